@@ -1,0 +1,251 @@
+"""ONNX export of SAM encoders and decoders, each checked against PyTorch.
+
+    scripts/model/export --model-type vit_b --checkpoint sam_vit_b_01ec64.pth --out models/vit_b
+
+writes, in --out:
+  encoder.onnx        image f32[1,3,1024,1024] (normalised + padded) -> image_embeddings [1,256,64,64]
+  decoder.onnx        fast decoder: the six official inputs -> iou_predictions [1,K],
+                      low_res_masks [1,K,256,256] (K = 4, or 1 with --return-single-mask)
+  decoder_full.onnx   the official interface, also the full-resolution `masks`
+  decoder_batch.onnx  (--batch) image_embeddings, point_coords [B,1,2], point_labels [B,1] ->
+                      iou_predictions [B,4], low_res_masks [B,4,256,256]
+After each export onnxruntime runs it on seeded random inputs and the max
+|diff| against PyTorch is printed; above tolerance the export fails.
+"""
+import argparse
+import io
+import os
+import sys
+import warnings
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import onnx
+import torch
+from onnx import numpy_helper
+
+from .build import MODEL_TYPES, build_sam, build_sam_decoder_only
+from .onnx_decoder import (BATCH_INPUTS, DECODER_INPUTS, FAST_OUTPUTS, FULL_OUTPUTS, DecoderBatch, DecoderFast,
+                           DecoderFull)
+from .sam import Sam
+
+
+class ExportError(RuntimeError):
+    pass
+
+
+def _to_onnx(module: torch.nn.Module, args: Sequence[torch.Tensor], input_names: List[str],
+             output_names: List[str], dynamic_axes: Dict, opset: int) -> onnx.ModelProto:
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        # The traced int() of orig_im_size and GELU-without-approximation warn; both are intended.
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        warnings.filterwarnings("ignore", category=UserWarning)
+        torch.onnx.export(module, tuple(args), buf, export_params=True, verbose=False, opset_version=opset,
+                          do_constant_folding=True, input_names=input_names, output_names=output_names,
+                          dynamic_axes=dynamic_axes)
+    return onnx.load_from_string(buf.getvalue())
+
+
+def _make_reproducible(model: onnx.ModelProto) -> None:
+    """Drop everything that may differ between two runs of the same export."""
+    model.doc_string = ""
+    model.producer_name = "sam_model"
+    model.producer_version = "1"
+    for node in model.graph.node:
+        node.doc_string = ""
+
+
+def _keep_inputs(model: onnx.ModelProto, wanted: List[str], example: Dict[str, np.ndarray],
+                 dynamic: Dict[str, Dict[int, str]]) -> None:
+    """torch.onnx drops unused inputs; put them back (in order) so a variant that
+    ignores orig_im_size still accepts the official feed."""
+    have = {i.name: i for i in model.graph.input}
+    if list(have) == wanted:
+        return
+    inputs = []
+    for name in wanted:
+        if name in have:
+            inputs.append(have[name])
+        else:
+            dims = [dynamic.get(name, {}).get(k, d) for k, d in enumerate(example[name].shape)]
+            inputs.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, dims))
+    del model.graph.input[:]
+    model.graph.input.extend(inputs)
+
+
+def store_weights_fp16(model: onnx.ModelProto) -> int:
+    """Store float32 initializers of >= 1024 values as float16 followed by a Cast to
+    float32: the file halves, inputs/outputs and arithmetic stay float32. Returns
+    the number of converted tensors."""
+    converted = 0
+    new_nodes = []
+    for init in model.graph.initializer:
+        if init.data_type != onnx.TensorProto.FLOAT:
+            continue
+        arr = numpy_helper.to_array(init)
+        if arr.size < 1024:
+            continue
+        name = init.name
+        half_name = name + "__fp16"
+        init.CopyFrom(numpy_helper.from_array(arr.astype(np.float16), half_name))
+        new_nodes.append(onnx.helper.make_node("Cast", [half_name], [name], to=onnx.TensorProto.FLOAT,
+                                               name=name + "__cast"))
+        converted += 1
+    nodes = list(model.graph.node)
+    del model.graph.node[:]
+    model.graph.node.extend(new_nodes + nodes)
+    # Inputs that were listed as graph inputs with initializers (old exporters) must go.
+    init_names = {i.name for i in model.graph.initializer}
+    keep = [i for i in model.graph.input if i.name not in {n.output[0] for n in new_nodes} or i.name in init_names]
+    del model.graph.input[:]
+    model.graph.input.extend(keep)
+    return converted
+
+
+def _save(model: onnx.ModelProto, path: str) -> None:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    if model.ByteSize() < 2_000_000_000:
+        onnx.save(model, path)
+    else:  # ViT-H: protobuf cannot hold 2.5 GB; weights go next to the graph
+        onnx.save(model, path, save_as_external_data=True, all_tensors_to_one_file=True,
+                  location=os.path.basename(path) + ".data", size_threshold=1024)
+
+
+def _verify(path: str, torch_outputs: Sequence[torch.Tensor], feeds: Dict[str, np.ndarray],
+            output_names: List[str], rel_tol: float, log) -> float:
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    got_inputs = [i.name for i in sess.get_inputs()]
+    if sorted(got_inputs) != sorted(feeds):
+        raise ExportError(f"{path}: inputs {got_inputs}, expected {list(feeds)}")
+    outs = sess.run(output_names, feeds)
+    worst = 0.0
+    for name, got, want in zip(output_names, outs, torch_outputs):
+        want = want.detach().numpy()
+        if got.shape != want.shape:
+            raise ExportError(f"{path}: output {name} has shape {got.shape}, PyTorch gives {want.shape}")
+        err = float(np.max(np.abs(got.astype(np.float64) - want))) if want.size else 0.0
+        # Absolute tolerance scaled by the output's magnitude: trained weights give
+        # logits of tens where random test weights give tenths.
+        tol = rel_tol * max(1.0, float(np.max(np.abs(want))))
+        log(f"  {os.path.basename(path)} {name:17s} {str(list(got.shape)):20s} max|onnx-torch| {err:.2e}  tol {tol:.1e}")
+        if not err <= tol:
+            raise ExportError(f"{path}: output {name} differs from PyTorch by {err:.3e} > {tol:.1e}")
+        worst = max(worst, err)
+    return worst
+
+
+def _decoder_example(seed: int, num_points: int = 3, batch: Optional[int] = None) -> Dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    if batch is not None:
+        return {
+            "image_embeddings": torch.randn(1, 256, 64, 64, generator=g),
+            "point_coords": torch.randint(0, 1024, (batch, 1, 2), generator=g).float(),
+            "point_labels": torch.ones(batch, 1),
+        }
+    labels = torch.tensor([[1.0, 0.0, 2.0, 3.0, -1.0][i % 5] for i in range(num_points)])[None]
+    return {
+        "image_embeddings": torch.randn(1, 256, 64, 64, generator=g),
+        "point_coords": torch.randint(0, 1024, (1, num_points, 2), generator=g).float(),
+        "point_labels": labels,
+        "mask_input": torch.randn(1, 1, 256, 256, generator=g),
+        "has_mask_input": torch.tensor([1.0]),
+        "orig_im_size": torch.tensor([1500.0, 2250.0]),
+    }
+
+
+def export_encoder(sam: Sam, path: str, opset: int = 17, fp16: bool = False, log=print) -> None:
+    x = torch.randn(1, 3, 1024, 1024, generator=torch.Generator().manual_seed(0))
+    enc = sam.image_encoder.eval()
+    model = _to_onnx(enc, [x], ["image"], ["image_embeddings"], {}, opset)
+    _make_reproducible(model)
+    if fp16:
+        store_weights_fp16(model)
+    _save(model, path)
+    with torch.no_grad():
+        want = enc(x)
+    _verify(path, [want], {"image": x.numpy()}, ["image_embeddings"], 5e-3 if fp16 else 1e-4, log)
+
+
+def export_decoder(sam: Sam, path: str, variant: str = "fast", return_single_mask: bool = False, opset: int = 17,
+                   fp16: bool = False, log=print) -> None:
+    """variant: 'full' (official interface), 'fast' (no `masks`) or 'batch'."""
+    if variant == "batch":
+        module: torch.nn.Module = DecoderBatch(sam)
+        example = _decoder_example(1, batch=4)
+        inputs, outputs = BATCH_INPUTS, FAST_OUTPUTS
+        dynamic = {"point_coords": {0: "batch"}, "point_labels": {0: "batch"},
+                   "iou_predictions": {0: "batch"}, "low_res_masks": {0: "batch"}}
+    else:
+        cls = DecoderFull if variant == "full" else DecoderFast
+        module = cls(sam, return_single_mask=return_single_mask)
+        example = _decoder_example(1, num_points=5)
+        inputs = DECODER_INPUTS
+        outputs = FULL_OUTPUTS if variant == "full" else FAST_OUTPUTS
+        dynamic = {"point_coords": {1: "num_points"}, "point_labels": {1: "num_points"}}
+    module.eval()
+    model = _to_onnx(module, [example[n] for n in inputs], inputs, outputs, dynamic, opset)
+    _keep_inputs(model, inputs, {k: v.numpy() for k, v in example.items()}, dynamic)
+    _make_reproducible(model)
+    if fp16:
+        store_weights_fp16(model)
+    _save(model, path)
+    rel = 5e-3 if fp16 else 1e-4
+    # Check with other inputs and sizes than those traced: N, B and orig_im_size are dynamic.
+    checks = [_decoder_example(2, batch=7)] if variant == "batch" else [_decoder_example(2, num_points=2),
+                                                                         _decoder_example(3, num_points=4)]
+    if variant != "batch":
+        checks[0]["has_mask_input"] = torch.tensor([0.0])
+        checks[1]["orig_im_size"] = torch.tensor([480.0, 333.0])
+    for ex in checks:
+        with torch.no_grad():
+            want = module(*[ex[n] for n in inputs])
+        _verify(path, want, {n: ex[n].numpy() for n in inputs}, outputs, rel, log)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="export", description="Export SAM / MobileSAM to ONNX (see module doc).")
+    ap.add_argument("--model-type", required=True, choices=MODEL_TYPES)
+    ap.add_argument("--checkpoint", help="official .pth state dict (decoder-only with --decoder-only)")
+    ap.add_argument("--out", required=True, help="output folder")
+    ap.add_argument("--opset", type=int, default=17)
+    ap.add_argument("--return-single-mask", action="store_true", help="decoders output 1 mask (official selection rule)")
+    ap.add_argument("--fp16", action="store_true", help="store weights as float16 (inputs/outputs stay float32)")
+    ap.add_argument("--decoder-only", action="store_true", help="export only the decoders")
+    ap.add_argument("--encoder-only", action="store_true", help="export only the encoder")
+    ap.add_argument("--batch", action="store_true", help="also export decoder_batch.onnx")
+    args = ap.parse_args(argv)
+    if args.decoder_only and args.encoder_only:
+        ap.error("--decoder-only and --encoder-only exclude each other")
+    if args.checkpoint is None and args.model_type != "tiny-test":
+        ap.error("--checkpoint is required (random weights only for --model-type tiny-test)")
+    if args.checkpoint is not None and not os.path.isfile(args.checkpoint):
+        ap.error(f"checkpoint {args.checkpoint} does not exist")
+    torch.manual_seed(0)
+    if args.decoder_only:
+        sam = build_sam_decoder_only(args.model_type, args.checkpoint)
+    else:
+        sam = build_sam(args.model_type, args.checkpoint)
+    os.makedirs(args.out, exist_ok=True)
+    try:
+        if not args.decoder_only:
+            print(f"exporting {args.out}/encoder.onnx")
+            export_encoder(sam, os.path.join(args.out, "encoder.onnx"), args.opset, args.fp16)
+        if not args.encoder_only:
+            for variant, name in (("fast", "decoder.onnx"), ("full", "decoder_full.onnx")):
+                print(f"exporting {args.out}/{name}")
+                export_decoder(sam, os.path.join(args.out, name), variant, args.return_single_mask, args.opset, args.fp16)
+            if args.batch:
+                print(f"exporting {args.out}/decoder_batch.onnx")
+                export_decoder(sam, os.path.join(args.out, "decoder_batch.onnx"), "batch", False, args.opset, args.fp16)
+    except ExportError as e:
+        print(f"export FAILED: {e}", file=sys.stderr)
+        return 1
+    print("done")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
