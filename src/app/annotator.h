@@ -1,0 +1,97 @@
+// annotator.h - the annotator app: dataset loading, the canvas (pan/zoom),
+// the point and box tools, decoder requests (latest wins, mask feedback) and
+// the candidates panel. One instance, driven once per frame by the platform
+// main loop inside an ImGui frame:
+//   annotator_init(app, manifest_url, decoder_url);  ... annotator_frame(app, w, h);
+// Coordinates: prompts are stored in full-resolution image pixels (integer
+// pixel indices, as SAM's predictor takes them) and mapped to the decoder's
+// 1024 frame only when a request is built.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/canvas_renderer.h"
+#include "app/decoder.h"
+#include "app/manifest.h"
+#include "app/view_transform.h"
+#include "core/image.h"
+
+namespace sam {
+
+enum class tool_kind { point, box };
+enum class request_kind { hover, prompt };
+
+struct click_point {
+    double x = 0, y = 0;  // image pixel indices
+    int label = 1;        // 1 positive, 0 negative
+};
+
+struct annotator {
+    // ---- dataset ----
+    std::string manifest_url, decoder_url;
+    manifest dataset;
+    bool manifest_loaded = false;
+    int current = -1;  // index into dataset.images
+    int load_generation = 0;  // bumps on image switch; stale fetch callbacks compare it
+    image_u8 image;           // full resolution, oriented, as decoded
+    bool image_ready = false, embedding_ready = false;
+    std::vector<std::string> errors;  // shown on screen and in state()
+
+    // ---- decoder ----
+    std::unique_ptr<decoder> dec;
+    std::string decoder_loaded_url;
+    std::map<uint64_t, request_kind> request_kinds;  // in-flight ids -> what they were for
+    decoder_result result;                            // the shown result
+    bool has_result = false;
+    request_kind result_kind = request_kind::hover;
+    int selected_output = -1;  // index into result (0..K-1)
+    std::vector<float> feedback_mask;  // 256x256 logits fed back as mask_input (empty = none)
+    int decode_count = 0;
+    double last_decode_ms = 0;
+    double last_round_trip_ms = 0;
+    double request_sent_ms = 0;
+
+    // ---- canvas ----
+    canvas_renderer renderer;
+    bool renderer_ok = false;
+    view_transform view;
+    canvas_rect area;
+    bool fit_pending = true;
+    bool panning = false;
+    double pan_last_x = 0, pan_last_y = 0;
+
+    // ---- prompt ----
+    tool_kind tool = tool_kind::point;
+    std::vector<click_point> points;
+    bool has_box = false;
+    double box[4] = {0, 0, 0, 0};  // x0, y0, x1, y1 image pixels
+    bool dragging_box = false;
+    double drag_x0 = 0, drag_y0 = 0;
+    std::vector<int> pressed_keys;  // GLFW key codes pressed since the last frame
+    int pressed_mods = 0;
+    double hover_x = -1, hover_y = -1;  // last hovered image pixel sent
+
+    bool ui_ready() const;
+};
+
+annotator &annotator_instance();
+void annotator_init(annotator &app, const std::string &manifest_url, const std::string &decoder_url);
+// Builds the UI and handles input for one frame; draws the canvas with GL.
+void annotator_frame(annotator &app, int fb_w, int fb_h);
+// The automation API's state() as JSON text (see tests/browser/app.test.mjs).
+std::string annotator_state_json(const annotator &app);
+
+// Queues a key press (GLFW key code and mods) for the next frame. Presses are
+// queued because a press and release between two frames would otherwise
+// never be seen by ImGui 1.86, which only samples key state per frame.
+void annotator_key_pressed(annotator &app, int glfw_key, int mods);
+
+// Tool actions, also reachable from keyboard shortcuts.
+void annotator_open_image(annotator &app, int index);
+void annotator_clear_prompt(annotator &app);
+void annotator_select_candidate(annotator &app, int number);  // 1, 2, 3
+
+}  // namespace sam

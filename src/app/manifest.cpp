@@ -1,0 +1,78 @@
+#include "app/manifest.h"
+
+#include <nlohmann/json.hpp>
+
+namespace sam {
+
+namespace {
+
+using json = nlohmann::json;
+
+bool get_string(const json &o, const char *key, std::string &out) {
+    auto it = o.find(key);
+    if (it == o.end() || !it->is_string()) return false;
+    out = it->get<std::string>();
+    return true;
+}
+
+bool get_int(const json &o, const char *key, int &out) {
+    auto it = o.find(key);
+    if (it == o.end() || !it->is_number_integer()) return false;
+    long long v = it->get<long long>();
+    if (v < -2147483647LL || v > 2147483647LL) return false;
+    out = (int)v;
+    return true;
+}
+
+}  // namespace
+
+status manifest_parse(const std::string &text, const std::string &name, manifest &out) {
+    out = manifest{};
+    json j = json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return status::failure(name + ": not a JSON object");
+    if (!get_int(j, "version", out.version)) return status::failure(name + ": missing integer \"version\"");
+    if (out.version != 1)
+        return status::failure(name + ": version " + std::to_string(out.version) + " not supported (expected 1)");
+    auto model = j.find("model");
+    if (model == j.end() || !model->is_object()) return status::failure(name + ": missing object \"model\"");
+    get_string(*model, "id", out.model_id);
+    get_string(*model, "encoder_sha256", out.encoder_sha256);
+    if (!get_string(*model, "decoder", out.decoder) || out.decoder.empty())
+        return status::failure(name + ": missing string \"model.decoder\"");
+    auto images = j.find("images");
+    if (images == j.end() || !images->is_array()) return status::failure(name + ": missing array \"images\"");
+    for (size_t i = 0; i < images->size(); ++i) {
+        const json &e = (*images)[i];
+        std::string where = name + ": images[" + std::to_string(i) + "]";
+        if (!e.is_object()) return status::failure(where + " is not an object");
+        manifest_image im;
+        if (!get_int(e, "id", im.id) || im.id <= 0) return status::failure(where + ".id must be a positive integer");
+        if (!get_string(e, "file", im.file) || im.file.empty()) return status::failure(where + ".file missing");
+        if (!get_int(e, "width", im.width) || im.width <= 0) return status::failure(where + ".width must be > 0");
+        if (!get_int(e, "height", im.height) || im.height <= 0)
+            return status::failure(where + ".height must be > 0");
+        if (!get_string(e, "embedding", im.embedding) || im.embedding.empty())
+            return status::failure(where + ".embedding missing");
+        get_string(e, "sha256", im.sha256);
+        if (!get_string(e, "embedding_dtype", im.embedding_dtype)) im.embedding_dtype = "float32";
+        if (im.embedding_dtype != "float32" && im.embedding_dtype != "float16")
+            return status::failure(where + ".embedding_dtype \"" + im.embedding_dtype +
+                                   "\" not supported (expected float32 or float16)");
+        out.images.push_back(std::move(im));
+    }
+    return status::success();
+}
+
+std::string url_resolve(const std::string &base_url, const std::string &relative) {
+    if (relative.empty()) return base_url;
+    if (relative[0] == '/' || relative.find("://") != std::string::npos || relative.rfind("data:", 0) == 0 ||
+        relative.rfind("blob:", 0) == 0)
+        return relative;
+    std::string base = base_url;
+    size_t cut = base.find_first_of("?#");
+    if (cut != std::string::npos) base.resize(cut);
+    size_t slash = base.rfind('/');
+    return slash == std::string::npos ? relative : base.substr(0, slash + 1) + relative;
+}
+
+}  // namespace sam

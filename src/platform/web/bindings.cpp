@@ -1,0 +1,39 @@
+// bindings.cpp - every function JavaScript may call (exported with
+// EMSCRIPTEN_KEEPALIVE, C names with a sam_ prefix). index.html builds
+// window.samAnnotator on sam_state_json; the EM_JS halves of fetch and the
+// decoder worker call the sam_on_* callbacks. Strings returned stay valid
+// until the next call of the same function.
+#include <emscripten.h>
+
+#include <string>
+
+#include "app/annotator.h"
+#include "platform/web/web_platform.h"
+
+extern "C" {
+
+EMSCRIPTEN_KEEPALIVE const char *sam_state_json() {
+    static std::string s;
+    s = sam::annotator_state_json(sam::annotator_instance());
+    return s.c_str();
+}
+
+EMSCRIPTEN_KEEPALIVE const char *sam_export_coco() {
+    // The annotation document is not wired yet: an empty, valid COCO file.
+    static std::string s;
+    s = R"({"images":[],"annotations":[],"categories":[]})";
+    return s.c_str();
+}
+
+EMSCRIPTEN_KEEPALIVE void sam_on_fetch_done(int id, const uint8_t *bytes, int size, const char *error) {
+    sam::web_fetch_done(id, bytes, size > 0 ? (size_t)size : 0, error);
+}
+
+EMSCRIPTEN_KEEPALIVE void sam_on_decoder_loaded(int ok, const char *message) { sam::web_decoder_loaded(ok, message); }
+
+EMSCRIPTEN_KEEPALIVE void sam_on_decoder_result(double request_id, int mask_count, const float *iou,
+                                                const float *low_res_masks, double decode_ms, const char *error) {
+    sam::web_decoder_result(request_id, mask_count, iou, low_res_masks, decode_ms, error);
+}
+
+}  // extern "C"

@@ -1,0 +1,105 @@
+// main_web.cpp - Emscripten entry point: a GLFW window on the page's <canvas>
+// (WebGL2), Dear ImGui's GLFW + OpenGL3 backends, and the browser main loop
+// that sizes the canvas to the page and runs one annotator frame per
+// animation frame. Everything JS can call lives in bindings.cpp.
+#include <GLFW/glfw3.h>
+#include <GLES3/gl3.h>
+#include <emscripten.h>
+#include <emscripten/html5.h>
+
+#include <cstdio>
+
+#include "app/annotator.h"
+#include "imgui.h"
+#include "imgui_impl_glfw.h"
+#include "imgui_impl_opengl3.h"
+#include "platform/web/web_platform.h"
+
+namespace {
+
+GLFWwindow *g_window = nullptr;
+bool g_announced_ready = false;
+
+// The canvas is styled to fill the page; its backing store follows the CSS
+// size (1 canvas pixel = 1 CSS pixel) so mouse coordinates, ImGui and the
+// view transform all share one frame. glfwSetWindowSize is avoided on
+// purpose: Emscripten's GLFW turns a window of screen size into fullscreen.
+EM_JS(int, sam_js_page_width, (), { return Math.max(1, Math.floor(window.innerWidth)); });
+EM_JS(int, sam_js_page_height, (), { return Math.max(1, Math.floor(window.innerHeight)); });
+EM_JS(void, sam_js_announce_ready, (), {
+    if (Module.onAppReady) Module.onAppReady();
+});
+
+// Emscripten's GLFW passes the browser's wheel deltaY through unscaled and
+// unflipped (+100 per notch downwards); ImGui and the zoom want GLFW's
+// convention (+1 per notch upwards).
+void scroll_callback(GLFWwindow *w, double dx, double dy) {
+    ImGui_ImplGlfw_ScrollCallback(w, -dx / 100.0, -dy / 100.0);
+}
+
+void key_callback(GLFWwindow *w, int key, int scancode, int action, int mods) {
+    ImGui_ImplGlfw_KeyCallback(w, key, scancode, action, mods);
+    if (action == GLFW_PRESS) sam::annotator_key_pressed(sam::annotator_instance(), key, mods);
+}
+
+void main_loop_frame() {
+    int w = sam_js_page_width(), h = sam_js_page_height();
+    int cw = 0, ch = 0;
+    emscripten_get_canvas_element_size("#canvas", &cw, &ch);
+    if (cw != w || ch != h) emscripten_set_canvas_element_size("#canvas", w, h);
+
+    ImGui_ImplOpenGL3_NewFrame();
+    ImGui_ImplGlfw_NewFrame();
+    ImGuiIO &io = ImGui::GetIO();
+    io.DisplaySize = ImVec2((float)w, (float)h);
+    io.DisplayFramebufferScale = ImVec2(1, 1);
+    ImGui::NewFrame();
+
+    sam::annotator &app = sam::annotator_instance();
+    glViewport(0, 0, w, h);
+    glClearColor(0.11f, 0.12f, 0.14f, 1.0f);
+    glClear(GL_COLOR_BUFFER_BIT);
+    sam::annotator_frame(app, w, h);
+
+    ImGui::Render();
+    ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+
+    if (!g_announced_ready && app.ui_ready()) {
+        g_announced_ready = true;
+        sam_js_announce_ready();
+    }
+}
+
+}  // namespace
+
+int main() {
+    if (!glfwInit()) {
+        std::fprintf(stderr, "glfwInit failed\n");
+        return 1;
+    }
+    glfwWindowHint(GLFW_CLIENT_API, GLFW_OPENGL_ES_API);
+    glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
+    glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 0);
+    int w = sam_js_page_width(), h = sam_js_page_height();
+    g_window = glfwCreateWindow(w, h, "SAM annotator", nullptr, nullptr);
+    if (!g_window) {
+        std::fprintf(stderr, "glfwCreateWindow failed (WebGL2 unavailable?)\n");
+        return 1;
+    }
+    glfwMakeContextCurrent(g_window);
+    emscripten_set_canvas_element_size("#canvas", w, h);
+
+    IMGUI_CHECKVERSION();
+    ImGui::CreateContext();
+    ImGui::GetIO().IniFilename = nullptr;  // layout is computed from the page size
+    ImGui::StyleColorsDark();
+    ImGui_ImplGlfw_InitForOpenGL(g_window, true);
+    glfwSetScrollCallback(g_window, scroll_callback);
+    glfwSetKeyCallback(g_window, key_callback);
+    ImGui_ImplOpenGL3_Init("#version 300 es");
+
+    sam::annotator &app = sam::annotator_instance();
+    sam::annotator_init(app, sam::web_query_param("manifest"), sam::web_query_param("decoder"));
+    emscripten_set_main_loop(main_loop_frame, 0, false);
+    return 0;
+}

@@ -1,0 +1,23 @@
+// web_platform.h - the browser side of src/app/platform.h: fetch through JS,
+// the query string, and the Worker-based decoder. The JS halves are EM_JS
+// functions in web_platform.cpp / worker_decoder.cpp; JS calls back into the
+// functions below only through the exports in bindings.cpp.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace sam {
+
+// Value of ?name=... in the page URL ("" when absent).
+std::string web_query_param(const std::string &name);
+
+// Completes fetch `id`; `error` is null on success (bytes owned by the caller).
+void web_fetch_done(int id, const uint8_t *bytes, size_t size, const char *error);
+
+// Worker decoder callbacks (see web/decoder_worker.js for the messages).
+void web_decoder_loaded(int ok, const char *message);
+void web_decoder_result(double request_id, int mask_count, const float *iou, const float *low_res_masks,
+                        double decode_ms, const char *error);
+
+}  // namespace sam

@@ -1,0 +1,47 @@
+// static_server.mjs - a minimal static file server for the browser tests:
+// 127.0.0.1, a free port, cross-origin isolation headers (COOP/COEP, so ONNX
+// Runtime Web may use threads) and several roots: mounts = { '/': dir, '/data/': dir2 }.
+//   const srv = await startStaticServer({ '/': 'build/wasm/site' });  ... srv.url ... await srv.close();
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript',
+  '.wasm': 'application/wasm', '.json': 'application/json', '.png': 'image/png', '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg', '.onnx': 'application/octet-stream', '.npy': 'application/octet-stream',
+};
+
+export async function startStaticServer(mounts) {
+  const entries = Object.entries(mounts).sort((a, b) => b[0].length - a[0].length);
+  const server = http.createServer((req, res) => {
+    const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    const mount = entries.find(([prefix]) => urlPath.startsWith(prefix));
+    let file = null;
+    if (mount) {
+      const root = path.resolve(mount[1]);
+      file = path.resolve(root, '.' + path.sep + urlPath.slice(mount[0].length));
+      if (!file.startsWith(root)) file = null;
+      else if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, 'index.html');
+    }
+    const headers = {
+      'Cross-Origin-Opener-Policy': 'same-origin',
+      'Cross-Origin-Embedder-Policy': 'require-corp',
+      'Cache-Control': 'no-store',
+    };
+    if (!file || !fs.existsSync(file)) {
+      res.writeHead(404, headers);
+      res.end('not found');
+      return;
+    }
+    headers['Content-Type'] = TYPES[path.extname(file).toLowerCase()] || 'application/octet-stream';
+    res.writeHead(200, headers);
+    fs.createReadStream(file).pipe(res);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(resolve); }),
+  };
+}
