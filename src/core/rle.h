@@ -19,8 +19,8 @@ struct rle {
     std::vector<uint32_t> counts;  // column-major runs, zeros first, sum == height*width
 };
 
-// Same runs as pycocotools.mask.encode(np.asfortranarray(m)). An empty (0-pixel) mask
-// gives no counts; an all-ones mask gives counts {0, h*w}.
+// Same runs as pycocotools.mask.encode(np.asfortranarray(m)): all zeros gives {h*w}, all
+// ones {0, h*w}, a 0-pixel mask {0}. Any non-zero byte counts as 1.
 rle mask_to_rle(const binary_mask &m);
 
 // Inverse of mask_to_rle. Expects a valid rle (counts sum to height*width); runs past the
@@ -41,8 +41,9 @@ status rle_from_string(const std::string &s, int height, int width, rle &out);
 uint64_t rle_area(const rle &r);
 
 // Tight box around the 1 pixels as COCO bbox [x, y, w, h] in pixels (maskApi.c rleToBbox:
-// x, y the first column/row touched, w/h covering through the last one); all zeros for
-// an empty mask.
+// x, y the first column/row touched, w/h covering through the last one; a run of ones
+// that wraps to the next column spans all rows, as there); all zeros for an empty mask.
+// Unlike rleToBbox, empty runs of ones (non-canonical counts) touch nothing.
 box_xywh rle_to_bbox(const rle &r);
 
 // Set operations for editing masks; both inputs must have the same height and width
