@@ -1,0 +1,102 @@
+// preprocess_tool.mjs - drives the native sam_preprocess tool (src/tools), which
+// runs the C++ core's decode + EXIF + ResizeLongestSide + normalise + pad.
+//   const pre = await preprocessor.start({max_pixels});
+//   const {info, tensor} = await pre.run('cat.jpg');  // tensor: Float32Array 3*1024*1024 (CHW)
+//   pre.close();
+// One long-lived process (--stdin mode) serves all images of a run, one at a time.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const TENSOR_FLOATS = 3 * 1024 * 1024;
+
+// $SAM_PREPROCESS, else the newest build/*/sam_preprocess, else build it in build/native.
+export function find_preprocess_tool({ build = true } = {}) {
+    const env = process.env.SAM_PREPROCESS;
+    if (env) {
+        if (!fs.existsSync(env)) throw new Error(`SAM_PREPROCESS=${env} does not exist`);
+        return env;
+    }
+    const candidates = [];
+    const build_dir = path.join(repo, 'build');
+    for (const d of fs.existsSync(build_dir) ? fs.readdirSync(build_dir) : []) {
+        const p = path.join(build_dir, d, 'sam_preprocess');
+        const st = fs.statSync(p, { throwIfNoEntry: false });
+        if (st && st.isFile()) candidates.push({ p, mtime: st.mtimeMs, native: d === 'native' });
+    }
+    // Prefer build/native (what scripts/test builds); else the most recent one.
+    candidates.sort((a, b) => (b.native - a.native) || (b.mtime - a.mtime));
+    if (candidates.length) return candidates[0].p;
+    if (!build) throw new Error('sam_preprocess not found: build it with cmake --build build/native');
+    const out = path.join(repo, 'build/native');
+    for (const args of [['-S', repo, '-B', out, '-G', 'Ninja', '-DCMAKE_BUILD_TYPE=Release'], ['--build', out, '--target', 'sam_preprocess']]) {
+        const r = spawnSync('cmake', args, { stdio: ['ignore', 'ignore', 'inherit'] });
+        if (r.status !== 0) throw new Error(`building sam_preprocess failed (cmake ${args.join(' ')})`);
+    }
+    return path.join(out, 'sam_preprocess');
+}
+
+export class preprocessor {
+    static async start({ max_pixels = 0, tool = null } = {}) {
+        const p = new preprocessor();
+        p.tool = tool || find_preprocess_tool();
+        const args = ['--stdin'];
+        if (max_pixels) args.unshift('--max-pixels', String(max_pixels));
+        p.child = spawn(p.tool, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+        p.stderr = '';
+        p.child.stderr.on('data', (d) => { p.stderr += d; });
+        p.waiting = [];
+        p.exited = false;
+        p.lines = readline.createInterface({ input: p.child.stdout });
+        p.lines.on('line', (line) => {
+            const w = p.waiting.shift();
+            if (w) w.resolve(line);
+        });
+        p.child.on('exit', (code, signal) => {
+            p.exited = true;
+            const err = new Error(`sam_preprocess exited (${signal || code}) ${p.stderr.trim()}`);
+            for (const w of p.waiting.splice(0)) w.reject(err);
+        });
+        p.child.stdin.on('error', () => {});
+        const shm = '/dev/shm';
+        const base = fs.existsSync(shm) && fs.statSync(shm).isDirectory() ? shm : os.tmpdir();
+        p.tmpdir = fs.mkdtempSync(path.join(base, 'sam-preprocess-'));
+        p.queue = Promise.resolve();
+        return p;
+    }
+
+    #ask(request) {
+        return new Promise((resolve, reject) => {
+            if (this.exited) return reject(new Error(`sam_preprocess is not running ${this.stderr.trim()}`));
+            this.waiting.push({ resolve, reject });
+            this.child.stdin.write(JSON.stringify(request) + '\n');
+        });
+    }
+
+    // Resolves {info: {width, height, input_h, input_w, orientation, type}, tensor};
+    // rejects with the tool's message (which names the file) for a bad image.
+    run(image_path) {
+        const job = this.queue.then(async () => {
+            const out = path.join(this.tmpdir, 'input.f32');
+            const reply = JSON.parse(await this.#ask({ image: path.resolve(image_path), out }));
+            if (!reply.ok) throw Object.assign(new Error(reply.error), { bad_image: true });
+            const buf = fs.readFileSync(out);
+            fs.rmSync(out, { force: true });
+            if (buf.length !== TENSOR_FLOATS * 4) throw new Error(`sam_preprocess wrote ${buf.length} bytes, expected ${TENSOR_FLOATS * 4}`);
+            const tensor = buf.byteOffset % 4 === 0 ? new Float32Array(buf.buffer, buf.byteOffset, TENSOR_FLOATS) : new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
+            const { ok, ...info } = reply;
+            return { info, tensor };
+        });
+        this.queue = job.catch(() => {});
+        return job;
+    }
+
+    close() {
+        if (!this.exited) this.child.stdin.end();
+        fs.rmSync(this.tmpdir, { recursive: true, force: true });
+    }
+}
