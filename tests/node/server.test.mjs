@@ -1,5 +1,5 @@
 // Tests of scripts/serve: headers and MIME types, path attacks, the body limit,
-// versioned annotations (concurrent PUTs, restart persistence).
+// versioned annotations (concurrent PUTs, restart persistence), POST /api/embed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -7,6 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
 import { spawn_server, raw_request } from './server_harness.mjs';
+import { TINY, run_embed, make_images, read_json } from './embed_harness.mjs';
+import { test_picture } from './png_file.mjs';
+import { read_npy, npy_to_f32 } from '../../scripts/embedder/npy_file.mjs';
 
 const SECRET = 'TOPSECRET-do-not-serve';
 let tmp, app, ds, srv;
@@ -225,4 +228,87 @@ test('POST /api/embed is refused without an encoder', async () => {
     const r = await fetch(new URL('/api/embed?dataset=cats', srv.url), { method: 'POST', body: Buffer.from([0xff, 0xd8, 0xff]) });
     assert.equal(r.status, 404);
     assert.match((await r.json()).error, /--encoder/);
+});
+
+test('POST /api/embed: sniffed type, embedded once, cached by content, manifest updated', async () => {
+    const src = path.join(tmp, 'embed-src');
+    const dsdir = path.join(tmp, 'data', 'pets');
+    make_images(src, 2);
+    const r0 = await run_embed(['--encoder', path.join(TINY, 'encoder.onnx'), '--decoder', path.join(TINY, 'decoder.onnx'), '--images', src, '--out', dsdir]);
+    assert.equal(r0.code, 0, r0.stderr);
+    const before_upload = read_json(path.join(dsdir, 'manifest.json'));
+    const es = await spawn_server(['--app', app, '--max-body', '1', '--encoder', path.join(TINY, 'encoder.onnx'), dsdir]);
+    const post = async (body, query = '') => {
+        const r = await fetch(new URL(`/api/embed?dataset=pets${query}`, es.url), { method: 'POST', body });
+        return { status: r.status, body: await r.json() };
+    };
+    try {
+        // Bytes the embedder already has (under another name): answered from the manifest.
+        const known = fs.readFileSync(path.join(src, 'img01.png'));
+        let r = await post(known, '&name=copy.png');
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        assert.equal(r.body.cached, true);
+        assert.equal(r.body.id, before_upload.images[1].id);
+
+        // A new picture, named .jpg by the client but PNG inside: stored as .png.
+        const fresh = test_picture(72, 50, 42);
+        r = await post(fresh, '&name=../../My%20Photo.jpg');
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        const entry = r.body;
+        assert.equal(entry.cached, false);
+        assert.equal(entry.file, 'images/My_Photo.png');
+        assert.deepEqual([entry.width, entry.height], [72, 50]);
+        assert.equal(entry.id, 3);
+        assert.equal(entry.embedding_url, `/datasets/pets/${entry.embedding}`);
+        const npy = read_npy(Buffer.from(await (await fetch(new URL(entry.embedding_url, es.url))).arrayBuffer()));
+        assert.deepEqual(npy.shape, [1, 256, 64, 64]);
+        // Same values as the command-line embedder gives for the same picture.
+        const cli_src = path.join(tmp, 'embed-src2');
+        fs.mkdirSync(cli_src);
+        fs.writeFileSync(path.join(cli_src, 'fresh.png'), fresh);
+        const r1 = await run_embed(['--encoder', path.join(TINY, 'encoder.onnx'), '--images', cli_src, '--out', path.join(tmp, 'cli-ds')]);
+        assert.equal(r1.code, 0, r1.stderr);
+        const cli_values = npy_to_f32(read_npy(fs.readFileSync(path.join(tmp, 'cli-ds', 'embeddings', 'fresh.npy'))));
+        const got = npy_to_f32(npy);
+        let diff = 0;
+        for (let i = 0; i < got.length; i++) diff = Math.max(diff, Math.abs(got[i] - cli_values[i]));
+        assert.ok(diff <= 1e-5, `upload and CLI embeddings differ by ${diff}`);
+        const img = Buffer.from(await (await fetch(new URL(entry.image_url, es.url))).arrayBuffer());
+        assert.deepEqual(img, fresh);
+
+        const m = read_json(path.join(dsdir, 'manifest.json'));
+        assert.deepEqual(m.images.slice(0, 2), before_upload.images);
+        assert.equal(m.images.length, 3);
+        assert.equal(m.images[2].sha256, entry.sha256);
+        const mtime = fs.statSync(path.join(dsdir, entry.embedding)).mtimeMs;
+
+        // The same bytes again: nothing recomputed, no new entry.
+        r = await post(fresh, '&name=again.png');
+        assert.equal(r.body.cached, true);
+        assert.equal(r.body.id, entry.id);
+        assert.equal(fs.statSync(path.join(dsdir, entry.embedding)).mtimeMs, mtime);
+        assert.equal(read_json(path.join(dsdir, 'manifest.json')).images.length, 3);
+
+        // Two different uploads at once: distinct ids, both in the manifest.
+        const both = await Promise.all([post(test_picture(30, 30, 5), '&name=a.png'), post(test_picture(30, 30, 6), '&name=a.png')]);
+        for (const b of both) assert.equal(b.status, 200, JSON.stringify(b.body));
+        assert.notEqual(both[0].body.id, both[1].body.id);
+        assert.notEqual(both[0].body.file, both[1].body.file);
+        assert.equal(read_json(path.join(dsdir, 'manifest.json')).images.length, 5);
+
+        // Not an image / a broken image / too big / unknown dataset.
+        r = await post(Buffer.from('GIF89a not accepted'));
+        assert.equal(r.status, 415);
+        r = await post(Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(500, 7)]), '&name=broken.jpg');
+        assert.equal(r.status, 422);
+        assert.match(r.body.error, /broken\.jpg/);
+        assert.ok(!r.body.error.includes('.upload-'), r.body.error);
+        r = await post(Buffer.concat([fresh, Buffer.alloc(2 * 1024 * 1024)]));
+        assert.equal(r.status, 413);
+        const nope = await fetch(new URL('/api/embed?dataset=nope', es.url), { method: 'POST', body: fresh });
+        assert.equal(nope.status, 404);
+        await nope.arrayBuffer();
+        assert.equal(read_json(path.join(dsdir, 'manifest.json')).images.length, 5);
+        assert.deepEqual(fs.readdirSync(path.join(dsdir, 'images')).filter((f) => f.startsWith('.')), []);
+    } finally { await es.stop(); }
 });

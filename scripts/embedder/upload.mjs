@@ -1,0 +1,96 @@
+// upload.mjs - embeddings on demand for the server's POST /api/embed: image
+// bytes in, manifest entry out. Same code path as scripts/embed (embed_one).
+//   const up = await upload_embedder.create({encoder: 'encoder.onnx', threads: 2});
+//   const entry = await up.embed_upload(dataset_dir, bytes, 'cat.jpg');  // {..entry, cached}
+//   await up.close();
+// The type is sniffed from the bytes (JPEG/PNG only; the name's extension is not
+// trusted). An image already in the manifest with the same content sha256 and
+// the same encoder is not embedded again. Errors carry an HTTP .status.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { http_error } from '../server/http_server.mjs';
+import { sam_encoder } from './encoder.mjs';
+import { preprocessor } from './preprocess_tool.mjs';
+import { MANIFEST_FILE, MANIFEST_VERSION, read_manifest, write_manifest, embed_one, prepare_model, ordered_entry } from './dataset.mjs';
+
+export function sniff_image_type(bytes) {
+    if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpg';
+    const png = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+    if (bytes.length >= 8 && png.every((b, i) => bytes[i] === b)) return 'png';
+    return null;
+}
+
+// A safe file stem from a client-supplied name: no folders, no dots in front,
+// only characters every filesystem and URL take as they are.
+export function upload_stem(name, sha256) {
+    const base = path.basename(String(name || '').replace(/\\/g, '/'));
+    const stem = base.slice(0, base.length - path.extname(base).length)
+        .replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^[_-]+/, '').slice(0, 80);
+    return stem || `upload-${sha256.slice(0, 12)}`;
+}
+
+export class upload_embedder {
+    static async create({ encoder, threads = 0, max_pixels = 0 }) {
+        const u = new upload_embedder();
+        u.enc = await sam_encoder.load(encoder, { threads });
+        u.max_pixels = max_pixels;
+        u.pre = await preprocessor.start({ max_pixels });
+        u.locks = new Map();  // dataset dir -> promise chain: one manifest update at a time
+        return u;
+    }
+
+    embed_upload(dataset_dir, bytes, name) {
+        const dir = path.resolve(dataset_dir);
+        const job = (this.locks.get(dir) || Promise.resolve()).then(() => this.#embed(dir, bytes, name));
+        this.locks.set(dir, job.catch(() => {}));
+        return job;
+    }
+
+    async #embed(dir, bytes, name) {
+        const ext = sniff_image_type(bytes);
+        if (!ext) throw new http_error(415, 'the body is not a JPEG or PNG image (type sniffed from its first bytes)');
+        const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
+        const manifest_file = path.join(dir, MANIFEST_FILE);
+        let manifest;
+        try { manifest = read_manifest(manifest_file); } catch (err) { throw new http_error(500, err.message); }
+        if (manifest?.model?.encoder_sha256 && manifest.model.encoder_sha256 !== this.enc.sha256) {
+            throw new http_error(409, `${path.basename(dir)} was embedded with another encoder (sha256 ${manifest.model.encoder_sha256.slice(0, 12)}...); start the server with that encoder`);
+        }
+        const images = manifest?.images || [];
+        const known = images.find((e) => e.sha256 === sha256 && fs.existsSync(path.join(dir, e.embedding)) && fs.existsSync(path.join(dir, e.file)));
+        if (known) return { ...known, cached: true };
+
+        // A name already taken by another picture gets the content hash appended.
+        const taken = (f) => images.some((e) => e.file === f) || fs.existsSync(path.join(dir, f));
+        let stem = upload_stem(name, sha256);
+        if (taken(`images/${stem}.${ext}`) || fs.existsSync(path.join(dir, 'embeddings', `${stem}.npy`))) stem = `${stem}-${sha256.slice(0, 12)}`;
+        const file = `images/${stem}.${ext}`;
+        const embedding = `embeddings/${stem}.npy`;
+        const dtype = images.length && images.every((e) => e.embedding_dtype === 'float16') ? 'float16' : 'float32';
+
+        fs.mkdirSync(path.join(dir, 'images'), { recursive: true });
+        const tmp = path.join(dir, 'images', `.upload-${process.pid}-${crypto.randomBytes(6).toString('hex')}.${ext}`);
+        fs.writeFileSync(tmp, bytes);
+        let entry;
+        try {
+            if (this.pre.exited) this.pre = await preprocessor.start({ max_pixels: this.max_pixels });
+            entry = await embed_one({ pre: this.pre, enc: this.enc, dataset_dir: dir, src: tmp, file, embedding, sha256, dtype });
+        } catch (err) {
+            if (err.bad_image) throw new http_error(422, err.message.split(tmp).join(name || file));
+            throw err;
+        } finally {
+            fs.rmSync(tmp, { force: true });
+        }
+        const model = manifest?.model || await prepare_model(dir, { encoder_sha256: this.enc.sha256, model_id: null, previous: null });
+        const id = Math.max(0, ...images.map((e) => e.id).filter(Number.isInteger)) + 1;
+        const next = { ...(manifest || {}), version: MANIFEST_VERSION, model, images: [...images, ordered_entry({ id, ...entry })] };
+        await write_manifest(manifest_file, next);
+        return { ...next.images[next.images.length - 1], cached: false };
+    }
+
+    async close() {
+        this.pre.close();
+        await this.enc.close();
+    }
+}
