@@ -7,9 +7,10 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "app/image_file.h"
 #include "app/platform.h"
-#include "core/npy.h"
+#include "core/embedding.h"
+#include "core/image_decode.h"
+#include "core/resize_longest_side.h"
 #include "imgui.h"
 
 namespace sam {
@@ -18,14 +19,6 @@ namespace {
 
 constexpr int kLowRes = 256;
 constexpr float kStatusBarH = 26;
-
-// ResizeLongestSide(1024): the official get_preprocess_shape / apply_coords.
-// Local until src/core/resize_longest_side.h lands.
-void preprocess_shape(int h, int w, int &new_h, int &new_w) {
-    double scale = 1024.0 / std::max(h, w);
-    new_h = (int)(h * scale + 0.5);
-    new_w = (int)(w * scale + 0.5);
-}
 
 void add_error(annotator &app, std::string message) {
     std::fprintf(stderr, "%s\n", message.c_str());
@@ -63,18 +56,21 @@ bool prompt_empty(const annotator &app) { return app.points.empty() && !app.has_
 void send_request(annotator &app, request_kind kind, const std::vector<click_point> &points, bool has_box,
                   const double *box) {
     if (!app.dec || !app.image_ready || !app.embedding_ready || app.dec->status() != decoder_status::ready) return;
-    int new_h = 0, new_w = 0;
-    preprocess_shape(app.image.height, app.image.width, new_h, new_w);
-    double sx = (double)new_w / app.image.width, sy = (double)new_h / app.image.height;
+    // Prompt frame: original pixels -> the resized 1024 frame, exactly as the
+    // official predictor's ResizeLongestSide.apply_coords / apply_boxes.
+    const image_shape original{app.image.height, app.image.width};
     decoder_request r;
     for (const click_point &p : points) {
-        r.point_coords.push_back((float)(p.x * sx));
-        r.point_coords.push_back((float)(p.y * sy));
+        double xy[2] = {p.x, p.y};
+        apply_coords(xy, 1, original);
+        r.point_coords.push_back((float)xy[0]);
+        r.point_coords.push_back((float)xy[1]);
         r.point_labels.push_back((float)p.label);
     }
     if (has_box) {
-        r.point_coords.insert(r.point_coords.end(), {(float)(box[0] * sx), (float)(box[1] * sy),
-                                                     (float)(box[2] * sx), (float)(box[3] * sy)});
+        double b[4] = {box[0], box[1], box[2], box[3]};
+        apply_boxes(b, 1, original);
+        r.point_coords.insert(r.point_coords.end(), {(float)b[0], (float)b[1], (float)b[2], (float)b[3]});
         r.point_labels.insert(r.point_labels.end(), {2.0f, 3.0f});
     } else {
         r.point_coords.insert(r.point_coords.end(), {0.0f, 0.0f});
@@ -90,8 +86,7 @@ void send_request(annotator &app, request_kind kind, const std::vector<click_poi
     r.orig_h = app.image.height;
     r.orig_w = app.image.width;
     uint64_t id = app.dec->request(std::move(r));
-    app.request_kinds[id] = kind;
-    app.request_sent_ms = platform_now_ms();
+    app.request_kinds[id] = annotator::request_info{kind, platform_last_input_ms(), platform_now_ms()};
 }
 
 void request_prompt(annotator &app) {
@@ -109,9 +104,10 @@ void poll_decoder(annotator &app) {
     if (!app.dec) return;
     decoder_result r;
     if (!app.dec->poll(r)) return;
-    request_kind kind = request_kind::prompt;
+    annotator::request_info info;
     auto it = app.request_kinds.find(r.request_id);
-    if (it != app.request_kinds.end()) kind = it->second;
+    if (it != app.request_kinds.end()) info = it->second;
+    request_kind kind = info.kind;
     app.request_kinds.erase(app.request_kinds.begin(), app.request_kinds.upper_bound(r.request_id));
     if (!r.error.empty()) {
         add_error(app, "decoder: " + r.error);
@@ -122,7 +118,10 @@ void poll_decoder(annotator &app) {
         add_error(app, "decoder: unexpected low_res_masks size");
         return;
     }
-    app.last_round_trip_ms = platform_now_ms() - app.request_sent_ms;
+    double now = platform_now_ms();
+    app.last_round_trip_ms = now - info.sent_ms;
+    app.last_mask_frame = annotator::mask_frame{r.request_id, info.input_ms, now, 0};
+    app.mask_frame_pending = true;
     app.result = std::move(r);
     app.has_result = true;
     app.result_kind = kind;
@@ -133,23 +132,6 @@ void poll_decoder(annotator &app) {
 }
 
 // ---- loading ---------------------------------------------------------------
-
-status embedding_from_bytes(const std::vector<uint8_t> &bytes, const std::string &name, std::vector<float> &out) {
-    npy_array a;
-    status st = npy_parse(bytes.data(), bytes.size(), name, a);
-    if (!st) return st;
-    bool shape_ok = a.shape == std::vector<int64_t>{1, 256, 64, 64};
-    bool dtype_ok = a.dtype == npy_dtype::f32 || a.dtype == npy_dtype::f16;
-    if (!shape_ok || !dtype_ok) {
-        std::string shape = "[";
-        for (size_t i = 0; i < a.shape.size(); ++i) shape += (i ? "," : "") + std::to_string(a.shape[i]);
-        shape += "]";
-        return status::failure(name + ": found shape " + shape + " dtype " + npy_dtype_descr(a.dtype) +
-                               ", expected shape [1,256,64,64] dtype <f4 or <f2");
-    }
-    out = a.to_f32();
-    return status::success();
-}
 
 void start_decoder_load(annotator &app) {
     std::string url = !app.decoder_url.empty() ? app.decoder_url : url_resolve(app.manifest_url, app.dataset.decoder);
@@ -178,8 +160,14 @@ void annotator_init(annotator &app, const std::string &manifest_url, const std::
     app.dec = platform_make_decoder();
     app.manifest_url = manifest_url;
     app.decoder_url = decoder_url;
-    if (manifest_url.empty()) return;
-    platform_fetch(manifest_url, [&app](const status &st, std::vector<uint8_t> &&bytes) {
+    // No ?manifest: the offline demo bundle keeps its manifest beside index.html.
+    bool optional = manifest_url.empty();
+    if (optional) app.manifest_url = "manifest.json";
+    platform_fetch(app.manifest_url, [&app, optional](const status &st, std::vector<uint8_t> &&bytes) {
+        if (!st && optional) {
+            app.manifest_url.clear();  // none: show the open-files screen
+            return;
+        }
         if (!st) return add_error(app, st.message);
         status ps = manifest_parse(std::string(bytes.begin(), bytes.end()), app.manifest_url, app.dataset);
         if (!ps) return add_error(app, ps.message);
@@ -207,7 +195,7 @@ void annotator_open_image(annotator &app, int index) {
                        if (generation != app.load_generation) return;
                        if (!st) return add_error(app, st.message);
                        image_u8 img;
-                       status ds = decode_image_file(bytes.data(), bytes.size(), entry.file, img);
+                       status ds = decode_image(bytes.data(), bytes.size(), entry.file, img);
                        if (!ds) return add_error(app, ds.message);
                        if (img.width != entry.width || img.height != entry.height)
                            return add_error(app, entry.file + ": image is " + std::to_string(img.width) + "x" +
@@ -224,7 +212,7 @@ void annotator_open_image(annotator &app, int index) {
                        if (generation != app.load_generation) return;
                        if (!st) return add_error(app, st.message);
                        std::vector<float> emb;
-                       status es = embedding_from_bytes(bytes, entry.embedding, emb);
+                       status es = embedding_from_npy(bytes.data(), bytes.size(), entry.embedding, emb);
                        if (!es) return add_error(app, es.message);
                        app.dec->set_embedding(std::move(emb));
                        app.request_kinds.clear();
@@ -532,6 +520,10 @@ std::string annotator_state_json(const annotator &app) {
     s["last_decode_ms"] = app.last_decode_ms;
     s["last_round_trip_ms"] = app.last_round_trip_ms;
     s["decode_count"] = app.decode_count;
+    s["last_mask_frame"] = {{"request_id", app.last_mask_frame.request_id},
+                            {"input_ms", app.last_mask_frame.input_ms},
+                            {"result_ms", app.last_mask_frame.result_ms},
+                            {"frame_ms", app.last_mask_frame.frame_ms}};
     s["undo_depth"] = 0;
     const char *ds = "none";
     if (app.dec) switch (app.dec->status()) {

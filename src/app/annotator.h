@@ -43,7 +43,12 @@ struct annotator {
     // ---- decoder ----
     std::unique_ptr<decoder> dec;
     std::string decoder_loaded_url;
-    std::map<uint64_t, request_kind> request_kinds;  // in-flight ids -> what they were for
+    struct request_info {
+        request_kind kind = request_kind::prompt;
+        double input_ms = 0;  // performance.now() of the input event that caused it
+        double sent_ms = 0;
+    };
+    std::map<uint64_t, request_info> request_kinds;  // in-flight ids -> what they were for
     decoder_result result;                            // the shown result
     bool has_result = false;
     request_kind result_kind = request_kind::hover;
@@ -52,7 +57,14 @@ struct annotator {
     int decode_count = 0;
     double last_decode_ms = 0;
     double last_round_trip_ms = 0;
-    double request_sent_ms = 0;
+    // Latency probe for benchmarks: the newest result's input event, arrival
+    // and the first frame drawn with it (all performance.now() ms).
+    struct mask_frame {
+        uint64_t request_id = 0;
+        double input_ms = 0, result_ms = 0, frame_ms = 0;
+    };
+    mask_frame last_mask_frame;
+    bool mask_frame_pending = false;
 
     // ---- canvas ----
     canvas_renderer renderer;

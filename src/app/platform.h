@@ -20,6 +20,11 @@ void platform_fetch(const std::string &url, fetch_callback done);
 
 // Milliseconds from an arbitrary origin (performance.now()).
 double platform_now_ms();
+// platform_now_ms() clock time of the newest pointer/wheel/key event on the
+// page (the event's own timestamp, before the frame that handled it).
+double platform_last_input_ms();
+// Called once after the first frame that shows a new decoder result.
+void platform_mask_frame_drawn(uint64_t request_id, double input_ms, double result_ms, double frame_ms);
 
 std::unique_ptr<decoder> platform_make_decoder();
 

@@ -1,29 +1,24 @@
 // test_dataset.mjs - builds a small dataset folder (manifest.json version 1,
 // images/, embeddings/, decoder.onnx) for the browser tests.
-// Until the tiny test model and scripts/embed exist, the images are drawn
-// here, the embeddings are seeded random normal [1,256,64,64] float32 .npy
-// files, and the decoder is the official SAM export (random weights) from
-// ../shared/sam-reference/decoder/official_decoder.onnx.
-import crypto from 'node:crypto';
+// The images are drawn here; scripts/embed runs the tiny test model's
+// encoder (tests/fixtures/tiny) over them and writes the manifest, the
+// embeddings, decoder.onnx (fast, low-res only) and decoder_full.onnx
+// (official interface with `masks`). npyF32 writes odd .npy files for the
+// error tests.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { encodePng } from './png.mjs';
 
-const REFERENCE_DECODER = path.resolve('../shared/sam-reference/decoder/official_decoder.onnx');
+const TINY = path.resolve('tests/fixtures/tiny');
 
-function npyF32(shape, values) {
+export function npyF32(shape, values) {
   let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
   const total = 10 + header.length + 1;
   header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
   const pre = Buffer.alloc(10);
   pre.write('\x93NUMPY', 0, 'latin1'); pre[6] = 1; pre[7] = 0; pre.writeUInt16LE(header.length, 8);
   return Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.from(values.buffer, values.byteOffset, values.byteLength)]);
-}
-
-function seededNormal(seed) {
-  let s = seed >>> 0;
-  const uniform = () => { s = (s * 1664525 + 1013904223) >>> 0; return (s + 0.5) / 4294967296; };
-  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 
 // A test picture: a background gradient with a few filled shapes.
@@ -41,24 +36,14 @@ function drawImage(width, height, seed) {
   return px;
 }
 
-const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
-
 // Writes the dataset into `dir` and returns the manifest object.
 export function makeTestDataset(dir, sizes = [[640, 480], [300, 500]]) {
-  fs.mkdirSync(path.join(dir, 'images'), { recursive: true });
-  fs.mkdirSync(path.join(dir, 'embeddings'), { recursive: true });
-  fs.copyFileSync(REFERENCE_DECODER, path.join(dir, 'decoder.onnx'));
-  const images = sizes.map(([w, h], k) => {
-    const stem = `picture${k + 1}`;
-    const png = encodePng(w, h, drawImage(w, h, k));
-    fs.writeFileSync(path.join(dir, 'images', `${stem}.png`), png);
-    const normal = seededNormal(1000 + k);
-    const emb = new Float32Array(256 * 64 * 64).map(() => Math.round(normal() * 4) / 4);
-    fs.writeFileSync(path.join(dir, 'embeddings', `${stem}.npy`), npyF32([1, 256, 64, 64], emb));
-    return { id: k + 1, file: `images/${stem}.png`, width: w, height: h, sha256: sha256(png),
-             embedding: `embeddings/${stem}.npy`, embedding_dtype: 'float32' };
-  });
-  const manifest = { version: 1, model: { id: 'sam-reference-random', encoder_sha256: '', decoder: 'decoder.onnx' }, images };
-  fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
-  return manifest;
+  const src = path.join(dir, 'src');
+  fs.mkdirSync(src, { recursive: true });
+  sizes.forEach(([w, h], k) => fs.writeFileSync(path.join(src, `picture${k + 1}.png`), encodePng(w, h, drawImage(w, h, k))));
+  execFileSync('scripts/embed', ['--encoder', path.join(TINY, 'encoder.onnx'), '--decoder', path.join(TINY, 'decoder.onnx'),
+    '--decoder-full', path.join(TINY, 'decoder_full.onnx'), '--model-id', 'sam-tiny-test', '--images', src, '--out', dir],
+  { stdio: ['ignore', 'ignore', 'inherit'] });
+  fs.rmSync(src, { recursive: true, force: true });
+  return JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
 }

@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "app/annotator.h"
+#include "app/platform.h"
 #include "imgui.h"
 #include "imgui_impl_glfw.h"
 #include "imgui_impl_opengl3.h"
@@ -64,6 +65,12 @@ void main_loop_frame() {
     ImGui::Render();
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
 
+    if (app.mask_frame_pending) {
+        app.mask_frame_pending = false;
+        app.last_mask_frame.frame_ms = emscripten_get_now();
+        sam::platform_mask_frame_drawn(app.last_mask_frame.request_id, app.last_mask_frame.input_ms,
+                                       app.last_mask_frame.result_ms, app.last_mask_frame.frame_ms);
+    }
     if (!g_announced_ready && app.ui_ready()) {
         g_announced_ready = true;
         sam_js_announce_ready();
@@ -98,6 +105,7 @@ int main() {
     glfwSetKeyCallback(g_window, key_callback);
     ImGui_ImplOpenGL3_Init("#version 300 es");
 
+    sam::web_install_input_clock();
     sam::annotator &app = sam::annotator_instance();
     sam::annotator_init(app, sam::web_query_param("manifest"), sam::web_query_param("decoder"));
     emscripten_set_main_loop(main_loop_frame, 0, false);

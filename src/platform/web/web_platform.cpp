@@ -45,7 +45,39 @@ EM_JS(void, sam_js_fetch, (int id, const char *url_ptr), {
     });
 });
 
+// Event timestamps share performance.now()'s origin; capture phase so the
+// time is taken before Emscripten's GLFW handlers queue the event.
+EM_JS(void, sam_js_install_input_clock, (), {
+    Module.samLastInputMs = 0;
+    const note = (e) => { Module.samLastInputMs = e.timeStamp || performance.now(); };
+    for (const t of ['mousedown', 'mouseup', 'mousemove', 'wheel', 'keydown', 'keyup', 'pointerdown'])
+        window.addEventListener(t, note, {capture : true, passive : true});
+});
+
+EM_JS(double, sam_js_last_input_ms, (), { return Module.samLastInputMs || 0; });
+
+// window.samAnnotator.lastMaskFrameTime / lastMaskFrame and onFrame hooks,
+// read by the latency benchmark (input event -> first frame with its mask).
+EM_JS(void, sam_js_mask_frame_drawn, (double request_id, double input_ms, double result_ms, double frame_ms), {
+    const api = window.samAnnotator;
+    if (!api) return;
+    const f = {requestId : request_id, inputTime : input_ms, resultTime : result_ms, frameTime : frame_ms};
+    api.lastMaskFrame = f;
+    api.lastMaskFrameTime = frame_ms;
+    for (const hook of api.onFrame || []) {
+        try { hook(f); } catch (e) { console.error(e); }
+    }
+});
+
 }  // namespace
+
+void web_install_input_clock() { sam_js_install_input_clock(); }
+
+double platform_last_input_ms() { return sam_js_last_input_ms(); }
+
+void platform_mask_frame_drawn(uint64_t request_id, double input_ms, double result_ms, double frame_ms) {
+    sam_js_mask_frame_drawn((double)request_id, input_ms, result_ms, frame_ms);
+}
 
 std::string web_query_param(const std::string &name) {
     char *p = sam_js_query_param(name.c_str());

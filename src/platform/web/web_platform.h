@@ -9,6 +9,9 @@
 
 namespace sam {
 
+// Starts recording the newest input event's timestamp (platform_last_input_ms).
+void web_install_input_clock();
+
 // Value of ?name=... in the page URL ("" when absent).
 std::string web_query_param(const std::string &name);
 
