@@ -24,7 +24,7 @@ import onnx
 import torch
 from onnx import numpy_helper
 
-from .build import MODEL_TYPES, build_sam, build_sam_decoder_only
+from .build import MODEL_TYPES, CheckpointError, build_sam, build_sam_decoder_only
 from .onnx_decoder import (BATCH_INPUTS, DECODER_INPUTS, FAST_OUTPUTS, FULL_OUTPUTS, DecoderBatch, DecoderFast,
                            DecoderFull)
 from .sam import Sam
@@ -224,10 +224,14 @@ def main(argv=None) -> int:
     if args.checkpoint is not None and not os.path.isfile(args.checkpoint):
         ap.error(f"checkpoint {args.checkpoint} does not exist")
     torch.manual_seed(0)
-    if args.decoder_only:
-        sam = build_sam_decoder_only(args.model_type, args.checkpoint)
-    else:
-        sam = build_sam(args.model_type, args.checkpoint)
+    try:
+        if args.decoder_only:
+            sam = build_sam_decoder_only(args.model_type, args.checkpoint)
+        else:
+            sam = build_sam(args.model_type, args.checkpoint)
+    except CheckpointError as e:
+        print(f"export FAILED: {e}", file=sys.stderr)
+        return 1
     os.makedirs(args.out, exist_ok=True)
     try:
         if not args.decoder_only:
