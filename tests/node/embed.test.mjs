@@ -223,3 +223,28 @@ test('sam_preprocess (C++ core) equals the official SAM encoder input', { skip: 
         assert.ok(d <= 1e-6, `img${i}: max |difference| ${d}`);
     }
 });
+
+test('progress: redrawn bar with count, rate and ETA on a terminal; plain lines otherwise', async () => {
+    const { progress } = await import('../../scripts/embedder/progress.mjs');
+    const sink = (tty) => ({ isTTY: tty, columns: 200, text: '', write(s) { this.text += s; } });
+    const term = sink(true);
+    const bar = new progress(4, { stream: term });
+    bar.tick('a.jpg', 'embedded', 0.5);
+    bar.tick('b.jpg', 'skipped');
+    bar.note('bad image c.jpg: broken');
+    bar.done();
+    assert.match(term.text, /^\r\x1b\[K\[######\.+\] 1\/4 2\.00 img\/s elapsed 0:00 eta 0:02 a\.jpg/);
+    assert.match(term.text, /\r\x1b\[K\[#{12}\.{12}\] 2\/4 2\.00 img\/s .* eta 0:01 b\.jpg/);
+    assert.match(term.text, /\r\x1b\[Kbad image c\.jpg: broken\n/);
+    assert.ok(term.text.endsWith('\n'));
+    const log = sink(false);
+    const plain = new progress(2, { stream: log });
+    plain.tick('a.jpg', 'embedded', 0.25);
+    plain.tick('b.jpg', 'failed');
+    plain.done();
+    assert.deepEqual(log.text.split('\n').filter(Boolean).map((l) => l.replace(/elapsed \S+/, 'elapsed T')), [
+        '[1/2 4.00 img/s elapsed T eta 0:00] embedded a.jpg',
+        '[2/2 4.00 img/s elapsed T eta 0:00] failed b.jpg',
+    ]);
+    assert.ok(!log.text.includes('\r') && !log.text.includes('\x1b'));
+});
