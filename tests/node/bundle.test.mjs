@@ -40,6 +40,21 @@ async function check_served(base_url, out) {
     assert.match(await root.text(), /sam_annotator\.js/);
 }
 
+// python3 -m http.server on a free port: a static host without COOP/COEP.
+function start_python_server(dir) {
+    const py = spawn('python3', ['-u', '-m', 'http.server', '--bind', '127.0.0.1', '--directory', dir, '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    return new Promise((resolve, reject) => {
+        let text = '';
+        const timer = setTimeout(() => { py.kill('SIGKILL'); reject(new Error(`python3 -m http.server did not start: ${text}`)); }, 15000);
+        py.stdout.on('data', (d) => {
+            text += d;
+            const mm = /port (\d+)/.exec(text);
+            if (mm) { clearTimeout(timer); resolve({ url: `http://127.0.0.1:${mm[1]}/`, stop: () => py.kill('SIGTERM') }); }
+        });
+        py.on('exit', (code) => { clearTimeout(timer); reject(new Error(`python3 -m http.server exited ${code}: ${text}`)); });
+    });
+}
+
 before(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sam-bundle-'));
     app = path.join(tmp, 'site');
@@ -66,20 +81,8 @@ test('bundle of the sample pictures is self-contained and served by scripts/serv
     const srv = await spawn_server(['--static', out, '--app', path.join(tmp, 'no-app')]);
     try { await check_served(srv.url, out); } finally { await srv.stop(); }
 
-    const py = spawn('python3', ['-u', '-m', 'http.server', '--bind', '127.0.0.1', '--directory', out, '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    try {
-        const port = await new Promise((resolve, reject) => {
-            let text = '';
-            const timer = setTimeout(() => reject(new Error(`python3 -m http.server did not start: ${text}`)), 15000);
-            py.stdout.on('data', (d) => {
-                text += d;
-                const mm = /port (\d+)/.exec(text);
-                if (mm) { clearTimeout(timer); resolve(Number(mm[1])); }
-            });
-            py.on('exit', (code) => reject(new Error(`python3 -m http.server exited ${code}`)));
-        });
-        await check_served(`http://127.0.0.1:${port}/`, out);
-    } finally { py.kill('SIGTERM'); }
+    const py = await start_python_server(out);
+    try { await check_served(py.url, out); } finally { py.stop(); }
 
     // A second run replaces the bundle (the work folder is reused: nothing re-embedded).
     const again = await run_bundle([out, '--app', app, '--model', TINY, '--work', work]);
@@ -90,10 +93,34 @@ test('bundle of the sample pictures is self-contained and served by scripts/serv
 
 test('bundle of the real app when it is built', { skip: !fs.existsSync(path.join(repo, 'build/wasm/site/index.html')) && 'build/wasm/site not built' }, async () => {
     const out = path.join(tmp, 'real');
-    const r = await run_bundle([out, '--dataset', path.join(tmp, 'work')]);
+    const r = await run_bundle([out, '--model', TINY, '--work', path.join(tmp, 'work')]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(verify_bundle(out), []);
     for (const f of fs.readdirSync(path.join(repo, 'build/wasm/site'))) assert.ok(fs.existsSync(path.join(out, f)), f);
+
+    // Opened with no URL parameters from a plain static host (one ORT thread):
+    // the first sample shows up and a click produces mask candidates.
+    const { launchBrowser, waitReady, waitState, imageToPage } = await import('../browser/browser_harness.mjs');
+    const m = read_json(path.join(out, 'manifest.json'));
+    const py = await start_python_server(out);
+    const browser = await launchBrowser({ width: 1024, height: 700 });
+    try {
+        const page = await browser.open(py.url);
+        await waitReady(page, browser.logs);
+        let s = await waitState(page, (t) => t.image?.loaded && t.decoder?.status === 'ready', { what: 'first image + decoder', timeout: 60000 });
+        assert.equal(s.image.id, m.images[0].id);
+        assert.deepEqual([s.image.width, s.image.height], [m.images[0].width, m.images[0].height]);
+        assert.equal(s.image_count, m.images.length);
+        const count = s.decode_count;
+        const at = imageToPage(s, Math.round(s.image.width / 2), Math.round(s.image.height / 2));
+        await page.mouse.click(at.x, at.y);
+        s = await waitState(page, (t) => t.points?.length === 1 && t.decode_count > count && t.candidates?.length > 0, { what: 'mask after a click', timeout: 60000 });
+        assert.deepEqual(s.errors, []);
+        await browser.shot(page, 'bundle-click');
+    } finally {
+        await browser.close();
+        py.stop();
+    }
 });
 
 test('bundle refuses a dataset naming missing files, and a folder it did not make', async () => {
@@ -112,7 +139,7 @@ test('bundle refuses a dataset naming missing files, and a folder it did not mak
     const precious = path.join(tmp, 'precious');
     fs.mkdirSync(precious);
     fs.writeFileSync(path.join(precious, 'thesis.tex'), 'keep me');
-    r = await run_bundle([precious, '--app', app, '--dataset', path.join(tmp, 'work')]);
+    r = await run_bundle([precious, '--app', app, '--model', TINY, '--work', path.join(tmp, 'work')]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /not a bundle made by scripts\/bundle/);
     assert.equal(fs.readFileSync(path.join(precious, 'thesis.tex'), 'utf8'), 'keep me');
