@@ -28,8 +28,9 @@ struct polygon_set {
 
 // Traces the pixel-corner borders of `m` (exact: at tolerance 0 the polygons rasterise back
 // to `m` for axis-aligned shapes), drops collinear corners, simplifies each ring with
-// Douglas-Peucker at `tolerance_px` (pixels; <= 0 keeps every corner) and drops rings left
-// with fewer than 3 points.
+// Douglas-Peucker at `tolerance_px` (pixels; <= 0 keeps every corner). A ring that the
+// simplification would leave with fewer than 3 points (a speck, a one-pixel-wide line) is
+// kept unsimplified, so every component of the mask is represented.
 polygon_set mask_to_polygons(const binary_mask &m, double tolerance_px);
 
 // Rasterises like pycocotools frPyObjects + merge (union): height x width mask, row-major.
