@@ -10,8 +10,11 @@ import * as ort from './ort.wasm.min.mjs';
 
 // ORT fetches ort-wasm-simd-threaded.{mjs,wasm} from this folder.
 ort.env.wasm.wasmPaths = new URL('./', import.meta.url).href;
-// Threads need cross-origin isolation (COOP/COEP); otherwise one thread.
-const threads = self.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1;
+// Threads need cross-origin isolation (COOP/COEP); otherwise one thread. The page's
+// ?threads=N (passed on in this worker's URL) overrides the default, e.g. for scripts/bench.
+const askedThreads = Math.floor(Number(new URL(self.location.href).searchParams.get('threads'))) || 0;
+const threads = !self.crossOriginIsolated ? 1
+  : askedThreads > 0 ? Math.min(askedThreads, 16) : Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
 ort.env.wasm.numThreads = threads;
 
 let session = null;

@@ -20,11 +20,12 @@ export async function launch_browser() {
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
     return {
         browser,
-        // Opens url in a fresh context; records the bytes of every response (page and
+        // Opens url in a fresh context (init_script runs before the page's scripts); records the bytes of every response (page and
         // its workers) as {url, bytes}, and console errors.
-        async fresh_page(url) {
+        async fresh_page(url, init_script) {
             const context = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1 });
             const page = await context.newPage();
+            if (init_script) await page.addInitScript(init_script);
             const responses = [];
             const logs = [];
             page.on('console', (m) => logs.push(`[${m.type()}] ${m.text()}`));

@@ -15,7 +15,8 @@ namespace sam {
 namespace {
 
 EM_JS(void, sam_js_decoder_create, (), {
-    const worker = new Worker(new URL('decoder_worker.js', document.baseURI), {type : 'module'});
+    // The page's query goes along so the worker sees ?threads=N.
+    const worker = new Worker(new URL('decoder_worker.js' + location.search, document.baseURI), {type : 'module'});
     const toHeap = (s) => {
         const n = lengthBytesUTF8(s) + 1;
         const p = _malloc(n);
