@@ -248,3 +248,21 @@ test('progress: redrawn bar with count, rate and ETA on a terminal; plain lines 
     ]);
     assert.ok(!log.text.includes('\r') && !log.text.includes('\x1b'));
 });
+
+test('--images takes folders, files and globs; names must be unique', async () => {
+    const { list_images } = await import('../../scripts/embedder/embed_run.mjs');
+    const dir = path.join(tmp, 'list');
+    make_images(dir, 3);
+    fs.writeFileSync(path.join(dir, 'photo.JPG'), 'x');
+    fs.writeFileSync(path.join(dir, 'notes.txt'), 'x');
+    fs.writeFileSync(path.join(dir, '.hidden.png'), 'x');
+    fs.mkdirSync(path.join(dir, 'sub.png'));
+    const names = (list) => list.map((p) => path.basename(p));
+    assert.deepEqual(names(list_images([dir])), ['img00.png', 'img01.png', 'img02.png', 'photo.JPG']);
+    assert.deepEqual(names(list_images([path.join(dir, 'img0?.png')])), ['img00.png', 'img01.png', 'img02.png']);
+    assert.deepEqual(names(list_images([path.join(dir, '*1.png'), path.join(dir, 'photo.JPG')])), ['img01.png', 'photo.JPG']);
+    assert.throws(() => list_images([path.join(dir, 'missing')]), /no such file or folder/);
+    const other = path.join(tmp, 'list2');
+    make_images(other, 1);
+    assert.throws(() => list_images([dir, other]), /two images named img00\.png/);
+});
