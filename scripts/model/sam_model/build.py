@@ -18,10 +18,11 @@ from torch import nn
 from .mask_decoder import MaskDecoder, TwoWayTransformer
 from .prompt_encoder import PromptEncoder
 from .sam import Sam
+from .light_encoder import LightEncoder
 from .tiny_vit import TinyViT
 from .vit_encoder import ImageEncoderViT
 
-MODEL_TYPES = ("vit_b", "vit_l", "vit_h", "vit_t", "tiny-test")
+MODEL_TYPES = ("vit_b", "vit_l", "vit_h", "vit_t", "tiny-test", "light")
 
 _VIT = {
     "vit_b": dict(embed_dim=768, depth=12, num_heads=12, global_attn_indexes=(2, 5, 8, 11)),
@@ -32,6 +33,10 @@ _VIT = {
 }
 _TINY_DECODER = dict(depth=1, mlp_dim=64, attention_downsample_rate=8, self_attn_downsample_rate=8,
                      iou_head_hidden_dim=32, hypernet_hidden_dim=32)
+# Our bundled trained model (train.py): SAM's decoder interface, slimmer inside so CPU training is fast.
+_LIGHT_DECODER = dict(depth=2, mlp_dim=512, attention_downsample_rate=4, self_attn_downsample_rate=2,
+                      iou_head_hidden_dim=128, hypernet_hidden_dim=64)
+_DECODERS = {"tiny-test": _TINY_DECODER, "light": _LIGHT_DECODER}
 
 
 class CheckpointError(RuntimeError):
@@ -62,6 +67,8 @@ def _build(model_type: str) -> Sam:
         raise ValueError(f"unknown model type {model_type!r}; expected one of {', '.join(MODEL_TYPES)}")
     if model_type == "vit_t":
         encoder: nn.Module = TinyViT()
+    elif model_type == "light":
+        encoder = LightEncoder()
     else:
         encoder = ImageEncoderViT(img_size=1024, patch_size=16, mlp_ratio=4, out_chans=256, qkv_bias=True,
                                   norm_eps=1e-6, use_rel_pos=True, window_size=14, **_VIT[model_type])
@@ -70,8 +77,7 @@ def _build(model_type: str) -> Sam:
 
 def _build_decoder_parts(model_type: str):
     """(PromptEncoder, MaskDecoder): identical for every official model type."""
-    tiny = model_type == "tiny-test"
-    dec = _TINY_DECODER if tiny else {}
+    dec = _DECODERS.get(model_type, {})
     prompt_encoder = PromptEncoder(embed_dim=256, image_embedding_size=(64, 64), input_image_size=(1024, 1024),
                                    mask_in_chans=16)
     transformer = TwoWayTransformer(depth=dec.get("depth", 2), embedding_dim=256, num_heads=8,
