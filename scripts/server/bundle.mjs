@@ -22,6 +22,16 @@ export function default_model_dir() {
     return fs.existsSync(path.join(bundled, 'encoder.onnx')) ? bundled : path.join(repo, 'tests/fixtures/tiny');
 }
 
+// The model's id for the manifest: model.json's "id" when the folder has one,
+// else a name derived from the folder.
+function model_id(model_dir) {
+    try {
+        const id = JSON.parse(fs.readFileSync(path.join(model_dir, 'model.json'), 'utf8')).id;
+        if (typeof id === 'string' && id) return id;
+    } catch { /* no model.json */ }
+    return path.resolve(model_dir) === path.join(repo, 'tests/fixtures/tiny') ? 'sam-tiny-test' : `sam-${path.basename(path.resolve(model_dir))}`;
+}
+
 // Embeds the sample pictures with the model in model_dir into work_dir
 // (idempotent: a second call only checks hashes).
 export async function make_sample_dataset({ images, model_dir, work_dir, log = process.stderr }) {
@@ -30,10 +40,9 @@ export async function make_sample_dataset({ images, model_dir, work_dir, log = p
     if (!model('decoder.onnx')) throw new Error(`${model_dir}: no decoder.onnx`);
     // A decoder_full.onnx of an earlier model must not sit beside the new decoder.
     if (!model('decoder_full.onnx')) fs.rmSync(path.join(work_dir, 'decoder_full.onnx'), { force: true });
-    const id = path.resolve(model_dir) === path.join(repo, 'tests/fixtures/tiny') ? 'sam-tiny-test' : `sam-${path.basename(path.resolve(model_dir))}`;
     const r = await run_embed({
         encoder: model('encoder.onnx'), decoder: model('decoder.onnx'), decoder_full: model('decoder_full.onnx'),
-        images: [images], out: work_dir, model_id: id, threads: 0, fp16: false, shard: null, max_pixels: 0,
+        images: [images], out: work_dir, model_id: model_id(model_dir), threads: 0, fp16: false, shard: null, max_pixels: 0,
     }, log);
     if (r.code !== 0) throw new Error(`embedding the samples failed:\n${r.summary}`);
     return work_dir;
