@@ -40,6 +40,17 @@ export function find_preprocess_tool({ build = true } = {}) {
     return path.join(out, 'sam_preprocess');
 }
 
+// A killed run (SIGKILL, a cluster pre-emption) cannot clean up after itself:
+// the next run removes the folders of processes that no longer exist.
+function remove_stale_tmpdirs(base) {
+    for (const name of fs.readdirSync(base)) {
+        const m = /^sam-preprocess-(\d+)-/.exec(name);
+        if (!m) continue;
+        try { process.kill(Number(m[1]), 0); continue; } catch (err) { if (err.code !== 'ESRCH') continue; }
+        fs.rmSync(path.join(base, name), { recursive: true, force: true });
+    }
+}
+
 export class preprocessor {
     static async start({ max_pixels = 0, tool = null } = {}) {
         const p = new preprocessor();
@@ -64,7 +75,8 @@ export class preprocessor {
         p.child.stdin.on('error', () => {});
         const shm = '/dev/shm';
         const base = fs.existsSync(shm) && fs.statSync(shm).isDirectory() ? shm : os.tmpdir();
-        p.tmpdir = fs.mkdtempSync(path.join(base, 'sam-preprocess-'));
+        remove_stale_tmpdirs(base);
+        p.tmpdir = fs.mkdtempSync(path.join(base, `sam-preprocess-${process.pid}-`));
         p.queue = Promise.resolve();
         return p;
     }

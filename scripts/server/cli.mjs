@@ -74,7 +74,7 @@ async function main() {
     if (!is_loopback(o.host)) console.error(`serve: WARNING: bound to ${o.host}; anyone who can reach this address can read and overwrite the annotations`);
     if (!o.static.length && !fs.existsSync(path.join(o.app, 'index.html'))) console.error(`serve: note: ${o.app}/index.html not found (build the app with scripts/build-wasm)`);
     for (const [name, dir] of srv.datasets) console.log(`dataset ${name}: ${dir} -> ${srv.url}datasets/${name}/`);
-    const stop = () => { srv.close().then(() => process.exit(0)); };
+    const stop = () => { srv.close().then(() => embed?.close()).finally(() => process.exit(0)); };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
 }
