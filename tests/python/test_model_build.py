@@ -91,3 +91,16 @@ def test_decoder_only_checkpoint():
         assert torch.equal(sam.state_dict()[k], v)
     with pytest.raises(RuntimeError, match="without an image encoder"):
         sam.image_encoder(torch.zeros(1, 3, 1024, 1024))
+
+
+def test_readme_parameter_table_is_what_the_code_counts():
+    from model_paths import MODEL_DIR
+    from sam_model.model_info import table
+
+    with open(os.path.join(MODEL_DIR, "README.md")) as f:
+        readme = f.read()
+    rows = [r for r in table().splitlines() if r.startswith("| `") and r.split("`")[1] in
+            ("vit_b", "vit_l", "vit_h", "vit_t", "tiny-test")]
+    assert len(rows) == 5
+    for row in rows:
+        assert row in readme
