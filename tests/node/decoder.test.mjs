@@ -2,6 +2,8 @@
 // the official export of the reference model reproduces decoder_io.npz, the tiny
 // model's fast and full variants agree, the batch variant equals single prompts,
 // and a file with the wrong interface is refused with a message naming it.
+// ONNX Runtime Web (its wasm backend, which also runs in Node) loads the same
+// files through the same function and gives the same outputs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -9,6 +11,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
+import * as ort_web from 'onnxruntime-web';
 import { load_decoder_session, decoder_feeds, decoder_kind } from '../../scripts/lib/decoder_session.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -170,4 +173,33 @@ test('a file with another interface is refused with a message naming it', async 
         ['iou_predictions', 'low_res_masks']), /not a SAM decoder/);
     assert.throws(() => decoder_feeds(ort, { image_embeddings: new Float32Array(256 * 64 * 64), point_coords: [1, 2, 3],
         point_labels: [1, 1] }), /3 coordinates for 2 labels/);
+});
+
+test('ONNX Runtime Web (wasm) gives the outputs of onnxruntime-node through the same loader', async () => {
+    ort_web.env.wasm.numThreads = 1;
+    const web_opts = { session_options: { executionProviders: ['wasm'] } };
+    const feeds_for = (o, f) => Object.fromEntries(Object.entries(f).map(([k, t]) => [k, new o.Tensor('float32', t.data, t.dims)]));
+    const models = [['decoder.onnx', 'fast'], ['decoder_full.onnx', 'full']];
+    for (const [name, kind] of models) {
+        const file = path.join(TINY, name);
+        // The browser gets bytes from fetch(), not a path.
+        const web = await load_decoder_session(ort_web, new Uint8Array(fs.readFileSync(file)), web_opts);
+        const node = await load_decoder_session(ort, file, OPTS);
+        assert.equal(web.kind, kind);
+        for (const n of [1, 3]) {
+            const f = synthetic_feeds(n * 31, n);
+            const a = await web.run(feeds_for(ort_web, f));
+            const b = await node.run(f);
+            assert.ok(max_abs_diff(a.low_res_masks.data, b.low_res_masks.data) <= 1e-5, `${name} low_res`);
+            assert.ok(max_abs_diff(a.iou_predictions.data, b.iou_predictions.data) <= 1e-5, `${name} iou`);
+        }
+    }
+    if (no_reference) return;
+    // The official export, unchanged, against the official PyTorch outputs (one case: wasm is slow here).
+    const npz = read_npz(DECODER_IO);
+    const web = await load_decoder_session(ort_web, new Uint8Array(fs.readFileSync(path.join(REFERENCE, 'decoder', 'official_decoder.onnx'))), web_opts);
+    assert.equal(web.kind, 'full');
+    const out = await web.run(feeds_for(ort_web, reference_feeds(npz, 'b')));
+    assert.ok(max_abs_diff(out.low_res_masks.data, npz('b.multi.low_res_masks').data) <= TOL.low_res_masks);
+    assert.ok(max_abs_diff(out.iou_predictions.data, npz('b.multi.iou_predictions').data) <= TOL.iou_predictions);
 });
