@@ -5,9 +5,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <nlohmann/json.hpp>
 
+#include "app/annotation_overlay.h"
 #include "app/platform.h"
+#include "core/coco_json.h"
+#include "core/mask_postprocess.h"
+#include "core/rle.h"
 #include "core/embedding.h"
 #include "core/image_decode.h"
 #include "core/resize_longest_side.h"
@@ -133,6 +138,190 @@ void poll_decoder(annotator &app) {
 
 // ---- loading ---------------------------------------------------------------
 
+// COCO file_name of a manifest image: its path inside images/ ("images/a/b.jpg" -> "a/b.jpg").
+std::string coco_file_name(const manifest_image &im) {
+    const std::string prefix = "images/";
+    return im.file.compare(0, prefix.size(), prefix) == 0 ? im.file.substr(prefix.size()) : im.file;
+}
+
+// A fresh document holding the manifest's images (not undoable: they are the dataset).
+status reset_document(annotator &app) {
+    app.doc = annotation_document();
+    for (const manifest_image &im : app.dataset.images) {
+        status st = app.doc.add_image(doc_image{im.id, coco_file_name(im), im.width, im.height});
+        if (!st) return st;
+    }
+    app.doc.clear_history();
+    app.selected_annotation = 0;
+    app.overlay_dirty = true;
+    return status::success();
+}
+
+std::string absolute_url(const std::string &url) { return platform_absolute_url(url); }
+
+// scripts/serve serves datasets at /datasets/<name>/ and their annotations at
+// /api/annotations/<name>; any other manifest URL has no server store.
+std::string served_dataset_name(const std::string &manifest_url) {
+    std::string url = absolute_url(manifest_url);
+    size_t q = url.find_first_of("?#");
+    if (q != std::string::npos) url.resize(q);
+    const std::string marker = "/datasets/";
+    size_t at = url.find(marker);
+    if (at == std::string::npos) return {};
+    size_t name_end = url.find('/', at + marker.size());
+    if (name_end == std::string::npos || url.substr(name_end) != "/manifest.json") return {};
+    return url.substr(at + marker.size(), name_end - at - marker.size());
+}
+
+std::string server_api_url(const annotator &app) {
+    std::string url = absolute_url(app.manifest_url);
+    return url.substr(0, url.find("/datasets/")) + "/api/annotations/" + app.server_dataset;
+}
+
+void ensure_category(annotator &app) {
+    if (app.doc.categories().empty()) {
+        int64_t id = 0;
+        app.doc.add_category("object", rgb8{30, 144, 255}, &id);
+    }
+    if (!app.doc.find_category(app.current_category)) app.current_category = app.doc.categories().front().id;
+}
+
+// Adds a saved COCO text (autosave or server) to the document; returns annotations added.
+size_t import_saved(annotator &app, const std::string &text, const std::string &source) {
+    coco_import_options opt;
+    opt.add_unknown_images = false;
+    opt.match_base_name = true;
+    coco_import_report rep;
+    status st = coco_import(text, source, app.doc, rep, opt);
+    if (!st) {
+        add_error(app, "could not restore from " + source + ": " + st.message);
+        return 0;
+    }
+    if (rep.annotations_skipped)
+        app.notices.push_back(source + ": " + std::to_string(rep.annotations_skipped) +
+                              " annotations on images not in this dataset were skipped");
+    return rep.annotations_added;
+}
+
+void finish_restore(annotator &app) {
+    ensure_category(app);
+    app.doc.clear_history();
+    app.restore_done = true;
+    app.autosaved_revision = app.doc.revision();
+    app.server_saved_revision = app.doc.revision();
+    app.overlay_dirty = true;
+}
+
+// The browser's autosave wins when there is one (it holds every local edit,
+// saved to the server or not); otherwise the server's copy, if served.
+void restore_from_store(annotator &app, bool has_server, const std::string &server_text, double server_version) {
+    platform_store_get(app.storage_key, [&app, has_server, server_text, server_version](bool found, std::string text,
+                                                                                         double based_on) {
+        if (found) {
+            size_t n = import_saved(app, text, "autosave");
+            app.server_version = has_server ? (based_on >= 0 ? based_on : server_version) : -1;
+            app.notices.push_back("Restored " + std::to_string(n) + " annotations from this browser's autosave");
+        } else if (has_server) {
+            size_t n = import_saved(app, server_text, "server annotations");
+            app.server_version = server_version;
+            if (n) app.notices.push_back("Loaded " + std::to_string(n) + " annotations from the server");
+        }
+        finish_restore(app);
+    });
+}
+
+// GET /api/annotations/<name>: the COCO text (without its "version") and the version.
+void fetch_server_annotations(annotator &app, std::function<void(bool, const std::string &, double)> done) {
+    http_request r;
+    r.url = server_api_url(app);
+    platform_http(r, [&app, done](int code, std::string body, std::string error) {
+        using json = nlohmann::json;
+        json j = json::parse(body, nullptr, false);
+        if (code != 200 || j.is_discarded() || !j.is_object() || !j["version"].is_number()) {
+            app.server_error = "server annotations unavailable: " +
+                               (error.empty() ? "HTTP " + std::to_string(code) : error);
+            return done(false, "", -1);
+        }
+        double version = j["version"].get<double>();
+        j.erase("version");
+        done(true, j.dump(), version);
+    });
+}
+
+void start_restore(annotator &app) {
+    app.restore_done = false;
+    if (app.server_dataset.empty()) return restore_from_store(app, false, "", -1);
+    fetch_server_annotations(app, [&app](bool ok, const std::string &text, double version) {
+        if (!ok) app.server_dataset.clear();  // not saving where we cannot read
+        restore_from_store(app, ok, text, version);
+    });
+}
+
+void tick_persistence(annotator &app) {
+    if (!app.restore_done) return;
+    uint64_t rev = app.doc.revision();
+    if (rev != app.autosaved_revision) {
+        platform_store_put(app.storage_key, coco_export(app.doc, coco_lossless_options()), app.server_version);
+        app.autosaved_revision = rev;
+        app.autosave_count++;
+    }
+    if (app.server_dataset.empty() || !app.server_conflict.empty() || app.server_saving ||
+        rev == app.server_saved_revision || platform_now_ms() < app.server_due_ms)
+        return;
+    using json = nlohmann::json;
+    http_request r;
+    r.method = "PUT";
+    r.url = server_api_url(app);
+    r.if_match = std::to_string((long long)app.server_version);
+    std::string coco = coco_export(app.doc, coco_lossless_options());
+    r.body = "{\"version\":" + r.if_match + ",\"coco\":" + coco + "}";
+    app.server_saving = true;
+    platform_http(r, [&app, rev, coco](int code, std::string body, std::string error) {
+        app.server_saving = false;
+        json j = json::parse(body, nullptr, false);
+        double v = (!j.is_discarded() && j.is_object() && j["version"].is_number()) ? j["version"].get<double>() : -1;
+        if (code == 200 && v >= 0) {
+            app.server_version = v;
+            app.server_saved_revision = rev;
+            app.server_error.clear();
+            platform_store_put(app.storage_key, coco, v);  // the autosave is now based on v
+        } else if (code == 409) {
+            std::string msg = (!j.is_discarded() && j.is_object() && j["error"].is_string()) ? j["error"].get<std::string>() : body;
+            app.server_conflict = "The server's annotations changed (version " + std::to_string((long long)v) +
+                                  "); yours are kept in this browser. " + msg;
+            app.server_conflict_version = v;
+        } else {
+            app.server_error = "saving to the server failed: " +
+                               (error.empty() ? "HTTP " + std::to_string(code) + " " + body.substr(0, 200) : error);
+            app.server_due_ms = platform_now_ms() + 5000;  // retry later
+        }
+    });
+}
+
+void update_overlay(annotator &app) {
+    if (!app.image_ready || app.current < 0) return;
+    int64_t image_id = app.dataset.images[app.current].id;
+    if (!app.overlay_dirty && app.overlay_revision == app.doc.revision() &&
+        app.overlay_selected == app.selected_annotation && app.overlay_image == image_id)
+        return;
+    paint_annotation_overlay(app.doc, image_id, app.selected_annotation, app.renderer.texture_w,
+                             app.renderer.texture_h, app.overlay_rgba);
+    canvas_renderer_set_annotations(app.renderer, app.overlay_rgba.data());
+    app.overlay_dirty = false;
+    app.overlay_revision = app.doc.revision();
+    app.overlay_selected = app.selected_annotation;
+    app.overlay_image = image_id;
+}
+
+// The prompt overlay takes the current category's colour.
+void update_prompt_colour(annotator &app) {
+    if (const doc_category *c = app.doc.find_category(app.current_category)) {
+        app.renderer.fill[0] = c->color.r / 255.0f;
+        app.renderer.fill[1] = c->color.g / 255.0f;
+        app.renderer.fill[2] = c->color.b / 255.0f;
+    }
+}
+
 void start_decoder_load(annotator &app) {
     std::string url = !app.decoder_url.empty() ? app.decoder_url : url_resolve(app.manifest_url, app.dataset.decoder);
     if (url == app.decoder_loaded_url) return;
@@ -151,7 +340,7 @@ bool annotator::ui_ready() const {
     if (!renderer_ok) return false;
     if (manifest_url.empty() || !errors.empty()) return true;
     if (dec && dec->status() == decoder_status::failed) return true;
-    return image_ready && embedding_ready && dec && dec->status() == decoder_status::ready;
+    return image_ready && embedding_ready && restore_done && dec && dec->status() == decoder_status::ready;
 }
 
 void annotator_init(annotator &app, const std::string &manifest_url, const std::string &decoder_url) {
@@ -173,6 +362,11 @@ void annotator_init(annotator &app, const std::string &manifest_url, const std::
         if (!ps) return add_error(app, ps.message);
         app.manifest_loaded = true;
         if (app.dataset.images.empty()) return add_error(app, app.manifest_url + ": no images");
+        status ds = reset_document(app);
+        if (!ds) return add_error(app, app.manifest_url + ": " + ds.message);
+        app.storage_key = "manifest:" + absolute_url(app.manifest_url);
+        app.server_dataset = served_dataset_name(app.manifest_url);
+        start_restore(app);
         start_decoder_load(app);
         annotator_open_image(app, 0);
     });
@@ -221,8 +415,7 @@ void annotator_open_image(annotator &app, int index) {
 }
 
 void annotator_key_pressed(annotator &app, int glfw_key, int mods) {
-    app.pressed_keys.push_back(glfw_key);
-    app.pressed_mods = mods;
+    app.pressed_keys.push_back(annotator::key_press{glfw_key, mods});
 }
 
 void annotator_clear_prompt(annotator &app) {
@@ -240,12 +433,96 @@ void annotator_select_candidate(annotator &app, int number) {
     show_selected_logits(app);
 }
 
+void annotator_accept(annotator &app, accept_merge merge) {
+    if (!app.restore_done || !app.has_result || !app.image_ready || app.selected_output < 0 ||
+        app.selected_output >= app.result.mask_count || app.current < 0)
+        return;
+    const int h = app.image.height, w = app.image.width;
+    const float *low = app.result.low_res_masks.data() + (size_t)app.selected_output * kLowRes * kLowRes;
+    // Full resolution only here, on accept: the official postprocess_masks, thresholded at 0.
+    image_shape in = get_preprocess_shape(h, w);
+    rle mask = mask_to_rle(postprocess_to_mask(low, in.height, in.width, h, w));
+    if (rle_area(mask) == 0) {
+        app.notices.push_back("The selected mask is empty: nothing accepted");
+        return;
+    }
+    int64_t image_id = app.dataset.images[app.current].id;
+    annotation_prompts prompts;
+    for (const click_point &p : app.points) prompts.points.push_back(prompt_point{p.x, p.y, p.label});
+    prompts.has_box = app.has_box;
+    for (int i = 0; i < 4; ++i) prompts.box_xyxy[i] = app.box[i];
+    double score = app.result.iou_predictions[app.selected_output];
+    status st;
+    if (merge == accept_merge::none) {
+        annotation a;
+        a.image_id = image_id;
+        a.category_id = app.current_category;
+        a.mask = std::move(mask);
+        a.score = score;
+        a.prompts = prompts;
+        int64_t id = 0;
+        st = app.doc.add_annotation(std::move(a), &id);
+        if (st) app.selected_annotation = id;
+    } else {
+        const annotation *a = app.doc.find_annotation(app.selected_annotation);
+        if (!a || a->image_id != image_id) {
+            app.notices.push_back("Select an annotation of this image to merge into");
+            return;
+        }
+        rle merged = rle_merge(a->mask, mask, merge == accept_merge::add ? rle_merge_op::union_ : rle_merge_op::subtract);
+        if (rle_area(merged) == 0) {
+            st = app.doc.delete_annotation(a->id);  // subtracting everything leaves nothing
+            app.selected_annotation = 0;
+        } else {
+            st = app.doc.replace_annotation_mask(a->id, std::move(merged));
+        }
+    }
+    if (!st) return add_error(app, "accept: " + st.message);
+    app.points.clear();
+    app.has_box = false;
+    app.has_result = false;
+    app.selected_output = -1;
+    show_selected_logits(app);
+    app.hover_x = app.hover_y = -1;
+}
+
+void annotator_undo(annotator &app) {
+    if (app.doc.undo() && !app.doc.find_annotation(app.selected_annotation)) app.selected_annotation = 0;
+    ensure_category(app);
+}
+
+void annotator_redo(annotator &app) {
+    if (app.doc.redo() && !app.doc.find_annotation(app.selected_annotation)) app.selected_annotation = 0;
+    ensure_category(app);
+}
+
+void annotator_delete_selected(annotator &app) {
+    if (!app.selected_annotation) return;
+    if (app.doc.delete_annotation(app.selected_annotation)) app.selected_annotation = 0;
+}
+
+std::string annotator_export_coco(const annotator &app, bool rle, bool all_images) {
+    coco_export_options opt;
+    opt.segmentation = rle ? coco_segmentation::rle : coco_segmentation::polygons;
+    if (!all_images && app.current >= 0) opt.image_id = app.dataset.images[app.current].id;
+    return coco_export(app.doc, opt);
+}
+
 // ---- UI ----------------------------------------------------------------------
 
 namespace {
 
+// Remembers the last widget's rectangle under `name` (state().ui).
+void note_rect(annotator &app, const std::string &name) {
+    ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
+    app.ui_rects[name] = {a.x, a.y, b.x - a.x, b.y - a.y};
+}
+
 constexpr ImGuiWindowFlags kPanelFlags = ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize |
                                          ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoSavedSettings;
+
+void panel_categories(annotator &app);
+void panel_annotations(annotator &app);
 
 void panel_images(annotator &app, float x, float y, float w, float h) {
     ImGui::SetNextWindowPos(ImVec2(x, y));
@@ -270,6 +547,12 @@ void panel_images(annotator &app, float x, float y, float w, float h) {
     if (ImGui::RadioButton("Box (B)", app.tool == tool_kind::box)) app.tool = tool_kind::box;
     if (ImGui::Button("Clear prompt (Esc)")) annotator_clear_prompt(app);
     if (ImGui::Button("Fit (F)")) app.fit_pending = true;
+    ImGui::SameLine();
+    if (ImGui::Button("Help (F1)")) app.show_help = !app.show_help;
+    if (app.manifest_loaded) {
+        ImGui::Separator();
+        panel_categories(app);
+    }
     ImGui::End();
 }
 
@@ -302,6 +585,10 @@ void panel_candidates(annotator &app, float x, float y, float w, float h) {
     }
     ImGui::Separator();
     ImGui::Text("points %d%s", (int)app.points.size(), app.has_box ? " + box" : "");
+    if (app.manifest_loaded) {
+        ImGui::Separator();
+        panel_annotations(app);
+    }
     ImGui::End();
 }
 
@@ -311,6 +598,8 @@ void status_bar(annotator &app, float w, float h) {
     ImGui::Begin("##status", nullptr, kPanelFlags | ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_NoScrollbar);
     if (!app.errors.empty()) {
         ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "%s", app.errors.back().c_str());
+    } else if (!app.server_error.empty()) {
+        ImGui::TextColored(ImVec4(1, 0.7f, 0.3f, 1), "%s", app.server_error.c_str());
     } else {
         const char *ds = "no decoder";
         if (app.dec) switch (app.dec->status()) {
@@ -319,9 +608,10 @@ void status_bar(annotator &app, float w, float h) {
                 case decoder_status::ready: ds = "decoder ready"; break;
                 case decoder_status::failed: ds = "decoder failed"; break;
             }
-        ImGui::Text("%s | %s | decode %.0f ms (round trip %.0f ms), %d decodes | zoom %.0f%%", ds,
-                    app.dec ? app.dec->description().c_str() : "", app.last_decode_ms, app.last_round_trip_ms,
-                    app.decode_count, app.view.scale * 100);
+        ImGui::Text("%s | %s | %s | decode %.0f ms (round trip %.0f ms), %d decodes | zoom %.0f%%%s%s", ds,
+                    app.dataset.model_id.c_str(), app.dec ? app.dec->description().c_str() : "",
+                    app.last_decode_ms, app.last_round_trip_ms, app.decode_count, app.view.scale * 100,
+                    app.notices.empty() ? "" : " | ", app.notices.empty() ? "" : app.notices.back().c_str());
     }
     ImGui::End();
 }
@@ -368,6 +658,37 @@ void handle_canvas_input(annotator &app) {
     click_point here = image_pixel_at(app, m.x, m.y);
     bool prompt_ready = app.embedding_ready;
 
+    // an existing point under the cursor (within 8 canvas pixels) is dragged or removed
+    int near_point = -1;
+    double near_d2 = 64;
+    for (size_t i = 0; i < app.points.size(); ++i) {
+        double dx = app.view.to_canvas_x(app.points[i].x + 0.5) - m.x, dy = app.view.to_canvas_y(app.points[i].y + 0.5) - m.y;
+        if (dx * dx + dy * dy <= near_d2) {
+            near_d2 = dx * dx + dy * dy;
+            near_point = (int)i;
+        }
+    }
+    if (app.dragging_point >= 0) {
+        if (inside_image(app, here)) {
+            app.points[app.dragging_point].x = here.x;
+            app.points[app.dragging_point].y = here.y;
+        }
+        if (ImGui::IsMouseReleased(ImGuiMouseButton_Left)) {
+            app.dragging_point = -1;
+            if (prompt_ready) request_prompt(app);
+        }
+        return;
+    }
+    if (over_canvas && near_point >= 0 && ImGui::IsMouseClicked(ImGuiMouseButton_Left) && !io.KeyAlt) {
+        app.dragging_point = near_point;
+        return;
+    }
+    if (over_canvas && near_point >= 0 && ImGui::IsMouseClicked(ImGuiMouseButton_Right)) {
+        app.points.erase(app.points.begin() + near_point);
+        request_prompt(app);
+        return;
+    }
+
     // left button: click = point (Alt: negative), drag = box
     if (over_canvas && ImGui::IsMouseClicked(ImGuiMouseButton_Left) && inside_image(app, here)) {
         app.dragging_box = true;
@@ -410,18 +731,48 @@ void handle_canvas_input(annotator &app) {
 }
 
 void handle_keys(annotator &app) {
-    std::vector<int> keys;
+    std::vector<annotator::key_press> keys;
     keys.swap(app.pressed_keys);
     if (ImGui::GetIO().WantTextInput) return;
-    for (int key : keys) {
-        switch (key) {
+    for (const annotator::key_press &k : keys) {
+        const bool ctrl = k.mods & (GLFW_MOD_CONTROL | GLFW_MOD_SUPER), shift = k.mods & GLFW_MOD_SHIFT,
+                   alt = k.mods & GLFW_MOD_ALT;
+        if (ctrl) {
+            if (k.key == GLFW_KEY_Z && shift) annotator_redo(app);
+            else if (k.key == GLFW_KEY_Z) annotator_undo(app);
+            else if (k.key == GLFW_KEY_Y) annotator_redo(app);
+            continue;
+        }
+        if (shift && k.key >= GLFW_KEY_1 && k.key <= GLFW_KEY_9) {  // category by number
+            size_t n = (size_t)(k.key - GLFW_KEY_1);
+            if (n < app.doc.categories().size()) app.current_category = app.doc.categories()[n].id;
+            continue;
+        }
+        switch (k.key) {
             case GLFW_KEY_F: app.fit_pending = true; break;
             case GLFW_KEY_B: app.tool = tool_kind::box; break;
             case GLFW_KEY_P: app.tool = tool_kind::point; break;
-            case GLFW_KEY_ESCAPE: annotator_clear_prompt(app); break;
+            case GLFW_KEY_H:
+                if (const annotation *a = app.doc.find_annotation(app.selected_annotation))
+                    app.doc.set_annotation_hidden(a->id, !a->hidden);
+                break;
+            case GLFW_KEY_ESCAPE:
+                if (prompt_empty(app)) app.selected_annotation = 0;
+                annotator_clear_prompt(app);
+                break;
+            case GLFW_KEY_ENTER:
+            case GLFW_KEY_KP_ENTER:
+                annotator_accept(app, shift ? accept_merge::add : alt ? accept_merge::subtract : accept_merge::none);
+                break;
+            case GLFW_KEY_DELETE:
+            case GLFW_KEY_BACKSPACE: annotator_delete_selected(app); break;
+            case GLFW_KEY_F1: app.show_help = !app.show_help; break;
+            case GLFW_KEY_SLASH:
+                if (shift) app.show_help = !app.show_help;  // '?'
+                break;
             case GLFW_KEY_1:
             case GLFW_KEY_2:
-            case GLFW_KEY_3: annotator_select_candidate(app, key - GLFW_KEY_0); break;
+            case GLFW_KEY_3: annotator_select_candidate(app, k.key - GLFW_KEY_0); break;
             case GLFW_KEY_RIGHT:
             case GLFW_KEY_PAGE_DOWN: annotator_open_image(app, app.current + 1); break;
             case GLFW_KEY_LEFT:
@@ -429,6 +780,223 @@ void handle_keys(annotator &app) {
             default: break;
         }
     }
+}
+
+// A distinct colour for the n-th category (golden-angle hues).
+rgb8 palette_colour(size_t n) {
+    float r, g, b;
+    ImGui::ColorConvertHSVtoRGB(std::fmod(0.58f + 0.381966f * (float)n, 1.0f), 0.75f, 0.95f, r, g, b);
+    return rgb8{(uint8_t)(r * 255), (uint8_t)(g * 255), (uint8_t)(b * 255)};
+}
+
+void panel_categories(annotator &app) {
+    ImGui::TextUnformatted("Categories (Shift+1..9)");
+    int n = 0;
+    int64_t remove = 0;
+    for (const doc_category &c : app.doc.categories()) {
+        ImGui::PushID((int)c.id);
+        float col[3] = {c.color.r / 255.0f, c.color.g / 255.0f, c.color.b / 255.0f};
+        if (ImGui::ColorEdit3("##colour", col, ImGuiColorEditFlags_NoInputs | ImGuiColorEditFlags_NoLabel))
+            app.doc.recolor_category(c.id, rgb8{(uint8_t)(col[0] * 255 + 0.5f), (uint8_t)(col[1] * 255 + 0.5f),
+                                                (uint8_t)(col[2] * 255 + 0.5f)});
+        ImGui::SameLine();
+        char label[96];
+        std::snprintf(label, sizeof label, "%d %s (%d)", ++n, c.name.c_str(),
+                      (int)app.doc.count_annotations_with_category(c.id));
+        if (ImGui::Selectable(label, c.id == app.current_category, 0, ImVec2(ImGui::GetContentRegionAvail().x - 24, 0)))
+            app.current_category = c.id;
+        note_rect(app, "category_" + std::to_string(n));
+        if (ImGui::BeginPopupContextItem("category menu")) {
+            static char name[64];
+            if (ImGui::IsWindowAppearing()) std::snprintf(name, sizeof name, "%s", c.name.c_str());
+            ImGui::InputText("name", name, sizeof name);
+            if (ImGui::Button("Rename")) {
+                status st = app.doc.rename_category(c.id, name);
+                if (!st) app.notices.push_back(st.message);
+                ImGui::CloseCurrentPopup();
+            }
+            ImGui::EndPopup();
+        }
+        ImGui::SameLine();
+        if (ImGui::SmallButton("x")) remove = c.id;
+        ImGui::PopID();
+    }
+    if (remove) {
+        status st = app.doc.delete_category(remove);
+        if (!st) app.notices.push_back(st.message);
+        ensure_category(app);
+    }
+    ImGui::SetNextItemWidth(ImGui::GetContentRegionAvail().x - 44);
+    bool enter = ImGui::InputTextWithHint("##new category", "new category", app.new_category_name,
+                                          sizeof app.new_category_name, ImGuiInputTextFlags_EnterReturnsTrue);
+    note_rect(app, "new_category");
+    ImGui::SameLine();
+    bool add = ImGui::Button("Add");
+    note_rect(app, "add_category");
+    if ((add || enter) && app.new_category_name[0]) {
+        int64_t id = 0;
+        status st = app.doc.add_category(app.new_category_name, palette_colour(app.doc.categories().size()), &id);
+        if (st) {
+            app.current_category = id;
+            app.new_category_name[0] = 0;
+        } else {
+            app.notices.push_back(st.message);
+        }
+    }
+    ImGui::TextDisabled("right-click a category to rename it");
+}
+
+void panel_annotations(annotator &app) {
+    int64_t image_id = app.current >= 0 ? app.dataset.images[app.current].id : -1;
+    int count = 0;
+    for (const annotation &a : app.doc.annotations()) count += a.image_id == image_id;
+    ImGui::Text("Annotations on this image: %d", count);
+    if (ImGui::BeginTable("annotations", 4, ImGuiTableFlags_ScrollY | ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH,
+                          ImVec2(0, std::max(80.0f, ImGui::GetContentRegionAvail().y - 150)))) {
+        ImGui::TableSetupColumn("id", ImGuiTableColumnFlags_WidthFixed, 34);
+        ImGui::TableSetupColumn("category", ImGuiTableColumnFlags_WidthStretch);
+        ImGui::TableSetupColumn("hide", ImGuiTableColumnFlags_WidthFixed, 18);
+        ImGui::TableSetupColumn("del", ImGuiTableColumnFlags_WidthFixed, 18);
+        int64_t remove = 0;
+        for (const annotation &a : app.doc.annotations()) {
+            if (a.image_id != image_id) continue;
+            ImGui::PushID((int)a.id);
+            ImGui::TableNextRow();
+            ImGui::TableNextColumn();
+            char label[32];
+            std::snprintf(label, sizeof label, "%lld", (long long)a.id);
+            if (ImGui::Selectable(label, a.id == app.selected_annotation, ImGuiSelectableFlags_SpanAllColumns |
+                                                                              ImGuiSelectableFlags_AllowItemOverlap))
+                app.selected_annotation = a.id == app.selected_annotation ? 0 : a.id;
+            note_rect(app, "annotation_" + std::to_string(a.id));
+            if (ImGui::IsItemHovered())
+                ImGui::SetTooltip("area %.0f px, bbox %.0f %.0f %.0f %.0f, score %.3f", a.area, a.bbox.x, a.bbox.y,
+                                  a.bbox.w, a.bbox.h, a.score);
+            ImGui::TableNextColumn();
+            const doc_category *cat = app.doc.find_category(a.category_id);
+            ImGui::SetNextItemWidth(-1);
+            if (ImGui::BeginCombo("##category", cat ? cat->name.c_str() : "?")) {
+                for (const doc_category &c : app.doc.categories())
+                    if (ImGui::Selectable(c.name.c_str(), c.id == a.category_id))
+                        app.doc.set_annotation_category(a.id, c.id);
+                ImGui::EndCombo();
+            }
+            ImGui::TableNextColumn();
+            bool visible = !a.hidden;
+            if (ImGui::Checkbox("##visible", &visible)) app.doc.set_annotation_hidden(a.id, !visible);
+            note_rect(app, "annotation_visible_" + std::to_string(a.id));
+            ImGui::TableNextColumn();
+            if (ImGui::SmallButton("x")) remove = a.id;
+            note_rect(app, "annotation_delete_" + std::to_string(a.id));
+            ImGui::PopID();
+        }
+        ImGui::EndTable();
+        if (remove) {
+            app.doc.delete_annotation(remove);
+            if (remove == app.selected_annotation) app.selected_annotation = 0;
+        }
+    }
+    ImGui::BeginDisabled(!app.has_result);
+    if (ImGui::Button("Accept (Enter)")) annotator_accept(app, accept_merge::none);
+    ImGui::EndDisabled();
+    ImGui::BeginDisabled(!app.has_result || !app.selected_annotation);
+    if (ImGui::Button("Add to selected (Shift+Enter)")) annotator_accept(app, accept_merge::add);
+    if (ImGui::Button("Cut from selected (Alt+Enter)")) annotator_accept(app, accept_merge::subtract);
+    ImGui::EndDisabled();
+    ImGui::BeginDisabled(!app.doc.can_undo());
+    if (ImGui::Button("Undo")) annotator_undo(app);
+    ImGui::EndDisabled();
+    ImGui::SameLine();
+    ImGui::BeginDisabled(!app.doc.can_redo());
+    if (ImGui::Button("Redo")) annotator_redo(app);
+    ImGui::EndDisabled();
+    ImGui::SameLine();
+    ImGui::TextDisabled("%d steps", (int)app.doc.undo_depth());
+    ImGui::Checkbox("RLE", &app.export_rle);
+    ImGui::SameLine();
+    ImGui::Checkbox("all images", &app.export_all_images);
+    bool export_clicked = ImGui::Button("Export COCO JSON");
+    note_rect(app, "export");
+    if (export_clicked) {
+        std::string name = app.export_all_images || app.current < 0
+                               ? "annotations.json"
+                               : app.doc.find_image(app.dataset.images[app.current].id)->file_name + ".json";
+        for (char &c : name)
+            if (c == '/' || c == '\\') c = '_';
+        platform_download(name, annotator_export_coco(app, app.export_rle, app.export_all_images), "application/json");
+    }
+}
+
+void help_window(annotator &app, float w, float h) {
+    if (!app.show_help) return;
+    ImGui::SetNextWindowPos(ImVec2(w * 0.5f, h * 0.5f), ImGuiCond_Always, ImVec2(0.5f, 0.5f));
+    ImGui::SetNextWindowSize(ImVec2(460, 0));
+    ImGui::Begin("Help (F1 or ?)", &app.show_help, ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoSavedSettings);
+    static const char *rows[][2] = {
+        {"hover", "preview the mask under the cursor"},
+        {"left click / Alt+click", "positive / negative point"},
+        {"right click", "negative point (on a point: remove it)"},
+        {"drag a point", "move it"},
+        {"drag (B: box tool)", "box prompt"},
+        {"1 2 3", "pick a candidate mask"},
+        {"Enter", "accept the mask as a new annotation"},
+        {"Shift+Enter / Alt+Enter", "add to / cut from the selected annotation"},
+        {"Esc", "clear the prompt (again: deselect)"},
+        {"Shift+1..9", "current category"},
+        {"Delete, H", "delete / hide the selected annotation"},
+        {"Ctrl+Z, Ctrl+Shift+Z", "undo, redo"},
+        {"wheel, middle drag, Space+drag", "zoom at cursor, pan"},
+        {"F", "fit the image to the window"},
+        {"Left/Right, PgUp/PgDn", "previous / next image"},
+        {"P, B", "point tool, box tool"},
+        {"F1, ?", "this help"},
+    };
+    if (ImGui::BeginTable("keys", 2, ImGuiTableFlags_RowBg)) {
+        for (auto &r : rows) {
+            ImGui::TableNextRow();
+            ImGui::TableNextColumn();
+            ImGui::TextUnformatted(r[0]);
+            ImGui::TableNextColumn();
+            ImGui::TextUnformatted(r[1]);
+        }
+        ImGui::EndTable();
+    }
+    ImGui::TextWrapped("Edits are autosaved in this browser%s.",
+                       app.server_dataset.empty() ? "" : " and on the server");
+    ImGui::End();
+}
+
+void server_conflict_window(annotator &app, float w) {
+    if (app.server_conflict.empty()) return;
+    ImGui::SetNextWindowPos(ImVec2(w * 0.5f, 60), ImGuiCond_Always, ImVec2(0.5f, 0));
+    ImGui::SetNextWindowSize(ImVec2(480, 0));
+    ImGui::Begin("Save conflict", nullptr, kPanelFlags);
+    ImGui::TextWrapped("%s", app.server_conflict.c_str());
+    bool overwrite = ImGui::Button("Overwrite the server with mine");
+    note_rect(app, "conflict_overwrite");
+    if (overwrite) {
+        app.server_version = app.server_conflict_version;
+        app.server_conflict.clear();
+        app.server_due_ms = 0;
+    }
+    ImGui::SameLine();
+    bool load_theirs = ImGui::Button("Load the server's (discard mine)");
+    note_rect(app, "conflict_load_server");
+    if (load_theirs) {
+        app.server_conflict.clear();
+        reset_document(app);
+        app.restore_done = false;
+        fetch_server_annotations(app, [&app](bool ok, const std::string &text, double version) {
+            if (ok) {
+                size_t n = import_saved(app, text, "server annotations");
+                app.server_version = version;
+                app.notices.push_back("Loaded " + std::to_string(n) + " annotations from the server");
+            }
+            finish_restore(app);
+            app.autosaved_revision = ~uint64_t(0);  // overwrite the browser's copy now
+        });
+    }
+    ImGui::End();
 }
 
 void draw_prompt(const annotator &app) {
@@ -466,6 +1034,7 @@ void annotator_frame(annotator &app, int fb_w, int fb_h) {
     float left_w = std::min(220.0f, w * 0.25f), right_w = std::min(240.0f, w * 0.25f);
     app.area = canvas_rect{left_w, 0, std::max(1.0f, w - left_w - right_w), std::max(1.0f, h - kStatusBarH)};
 
+    app.ui_rects.clear();
     poll_decoder(app);
     if (app.fit_pending && app.image_ready) {
         app.view = view_fit(app.image.width, app.image.height, app.area);
@@ -473,12 +1042,17 @@ void annotator_frame(annotator &app, int fb_w, int fb_h) {
     }
     handle_keys(app);
     handle_canvas_input(app);
+    update_overlay(app);
+    update_prompt_colour(app);
+    tick_persistence(app);
 
     canvas_renderer_render(app.renderer, app.view, app.area, fb_w, fb_h);
     draw_prompt(app);
     panel_images(app, 0, 0, left_w, h - kStatusBarH);
     panel_candidates(app, w - right_w, 0, right_w, h - kStatusBarH);
     status_bar(app, w, h);
+    help_window(app, w, h);
+    server_conflict_window(app, w);
 }
 
 std::string annotator_state_json(const annotator &app) {
@@ -516,7 +1090,31 @@ std::string annotator_state_json(const annotator &app) {
     s["selected_candidate"] = selected_candidate;  // 1..3, 0 = single-mask output or none
     s["selected_output"] = app.selected_output;
     s["result_kind"] = !app.has_result ? "none" : app.result_kind == request_kind::hover ? "hover" : "prompt";
-    s["annotations"] = json::array();
+    json anns = json::array();
+    for (const annotation &a : app.doc.annotations())
+        anns.push_back({{"id", a.id}, {"image_id", a.image_id}, {"category_id", a.category_id}, {"area", a.area},
+                        {"bbox", {a.bbox.x, a.bbox.y, a.bbox.w, a.bbox.h}}, {"score", a.score}, {"hidden", a.hidden},
+                        {"points", a.prompts.points.size()}, {"has_box", a.prompts.has_box}});
+    s["annotations"] = anns;
+    json cats = json::array();
+    for (const doc_category &c : app.doc.categories())
+        cats.push_back({{"id", c.id}, {"name", c.name}, {"color", {c.color.r, c.color.g, c.color.b}}});
+    s["categories"] = cats;
+    s["current_category"] = app.current_category;
+    s["selected_annotation"] = app.selected_annotation;
+    s["revision"] = app.doc.revision();
+    s["redo_depth"] = app.doc.redo_depth();
+    s["restored"] = app.restore_done;
+    s["autosave_count"] = app.autosave_count;
+    s["autosaved_revision"] = app.autosaved_revision;
+    s["notices"] = app.notices;
+    s["help_visible"] = app.show_help;
+    json ui = json::object();
+    for (const auto &kv : app.ui_rects) ui[kv.first] = {kv.second[0], kv.second[1], kv.second[2], kv.second[3]};
+    s["ui"] = ui;
+    s["server"] = {{"dataset", app.server_dataset}, {"version", app.server_version},
+                   {"saved_revision", app.server_saved_revision}, {"saving", app.server_saving},
+                   {"conflict", app.server_conflict}, {"error", app.server_error}};
     s["last_decode_ms"] = app.last_decode_ms;
     s["last_round_trip_ms"] = app.last_round_trip_ms;
     s["decode_count"] = app.decode_count;
@@ -524,7 +1122,7 @@ std::string annotator_state_json(const annotator &app) {
                             {"input_ms", app.last_mask_frame.input_ms},
                             {"result_ms", app.last_mask_frame.result_ms},
                             {"frame_ms", app.last_mask_frame.frame_ms}};
-    s["undo_depth"] = 0;
+    s["undo_depth"] = app.doc.undo_depth();
     const char *ds = "none";
     if (app.dec) switch (app.dec->status()) {
             case decoder_status::idle: ds = "idle"; break;

@@ -7,6 +7,7 @@
 // pixel indices, as SAM's predictor takes them) and mapped to the decoder's
 // 1024 frame only when a request is built.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -17,6 +18,7 @@
 #include "app/decoder.h"
 #include "app/manifest.h"
 #include "app/view_transform.h"
+#include "core/annotation_document.h"
 #include "core/image.h"
 
 namespace sam {
@@ -82,9 +84,44 @@ struct annotator {
     double box[4] = {0, 0, 0, 0};  // x0, y0, x1, y1 image pixels
     bool dragging_box = false;
     double drag_x0 = 0, drag_y0 = 0;
-    std::vector<int> pressed_keys;  // GLFW key codes pressed since the last frame
-    int pressed_mods = 0;
+    struct key_press {
+        int key = 0, mods = 0;  // GLFW key code and modifier bits
+    };
+    std::vector<key_press> pressed_keys;  // since the last frame
     double hover_x = -1, hover_y = -1;  // last hovered image pixel sent
+
+    int dragging_point = -1;  // index into points while a point is dragged
+
+    // ---- annotations (the document: images from the manifest, categories, masks) ----
+    annotation_document doc;
+    int64_t current_category = 0;
+    int64_t selected_annotation = 0;  // 0 = none
+    bool overlay_dirty = true;        // the annotation texture needs repainting
+    uint64_t overlay_revision = 0;
+    int64_t overlay_selected = -1, overlay_image = -1;
+    std::vector<uint8_t> overlay_rgba;
+    std::vector<std::string> notices;  // informational lines (restored session, saved, ...)
+    bool show_help = false;
+    // Screen rectangles (x, y, w, h) of named widgets, drawn last frame: lets the
+    // browser tests click real UI (state().ui) without knowing the layout.
+    std::map<std::string, std::array<float, 4>> ui_rects;
+    bool export_rle = false;        // COCO download: RLE instead of polygons
+    bool export_all_images = true;  // COCO download: whole dataset, else the current image
+    char new_category_name[64] = "";
+
+    // ---- persistence: IndexedDB autosave (always) and the server (when served) ----
+    std::string storage_key;  // IndexedDB key: the manifest URL
+    bool restore_done = false;  // autosave/server state loaded (edits before that are refused)
+    uint64_t autosaved_revision = 0;
+    int autosave_count = 0;
+    std::string server_dataset;  // "<name>" when the manifest is /datasets/<name>/manifest.json
+    double server_version = -1;  // the server version our document is based on (-1: unknown)
+    uint64_t server_saved_revision = 0;
+    bool server_saving = false;
+    double server_due_ms = 0;      // earliest time of the next save (debounce)
+    std::string server_conflict;  // non-empty after a 409: shown with its choices
+    double server_conflict_version = -1;
+    std::string server_error;
 
     bool ui_ready() const;
 };
@@ -105,5 +142,17 @@ void annotator_key_pressed(annotator &app, int glfw_key, int mods);
 void annotator_open_image(annotator &app, int index);
 void annotator_clear_prompt(annotator &app);
 void annotator_select_candidate(annotator &app, int number);  // 1, 2, 3
+
+// Accepts the selected candidate: upsampled to the image (postprocess_to_mask),
+// stored as RLE. merge: none = a new annotation with the current category;
+// add / subtract = into the selected annotation (rle_merge).
+enum class accept_merge { none, add, subtract };
+void annotator_accept(annotator &app, accept_merge merge);
+void annotator_undo(annotator &app);
+void annotator_redo(annotator &app);
+void annotator_delete_selected(annotator &app);
+
+// COCO JSON of the document: polygons (or RLE), all images or the current one.
+std::string annotator_export_coco(const annotator &app, bool rle, bool all_images);
 
 }  // namespace sam

@@ -85,6 +85,7 @@ image_u8 downscale_rgba_to_fit(const image_u8 &img, int max_side) {
 bool canvas_renderer_init(canvas_renderer &r) {
     r.image_program = link(shader_quad_vert, shader_image_frag, "image_frag");
     r.overlay_program = link(shader_quad_vert, shader_mask_overlay_frag, "mask_overlay_frag");
+    r.annotations_program = link(shader_quad_vert, shader_annotations_frag, "annotations_frag");
     glGetIntegerv(GL_MAX_TEXTURE_SIZE, &r.max_texture_size);
     static const float unit_quad[] = {0, 0, 1, 0, 0, 1, 1, 1};
     glGenVertexArrays(1, &r.vao);
@@ -97,11 +98,12 @@ bool canvas_renderer_init(canvas_renderer &r) {
     glBindVertexArray(0);
     glGenTextures(1, &r.image_texture);
     glGenTextures(1, &r.logits_texture);
+    glGenTextures(1, &r.labels_texture);
     glBindTexture(GL_TEXTURE_2D, r.logits_texture);
     glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
     glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
     glTexStorage2D(GL_TEXTURE_2D, 1, GL_R32F, 256, 256);
-    return r.image_program && r.overlay_program;
+    return r.image_program && r.overlay_program && r.annotations_program;
 }
 
 void canvas_renderer_set_image(canvas_renderer &r, const image_u8 &img) {
@@ -125,6 +127,20 @@ void canvas_renderer_set_image(canvas_renderer &r, const image_u8 &img) {
     glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
     glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
     r.has_logits = false;
+    r.has_labels = false;
+}
+
+void canvas_renderer_set_annotations(canvas_renderer &r, const uint8_t *rgba) {
+    r.has_labels = rgba != nullptr && r.texture_w > 0;
+    if (!r.has_labels) return;
+    glBindTexture(GL_TEXTURE_2D, r.labels_texture);
+    glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, r.texture_w, r.texture_h, 0, GL_RGBA, GL_UNSIGNED_BYTE, rgba);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
+    glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
 }
 
 void canvas_renderer_set_logits(canvas_renderer &r, const float *logits) {
@@ -153,6 +169,17 @@ void canvas_renderer_render(canvas_renderer &r, const view_transform &view, cons
     glUniform1i(glGetUniformLocation(r.image_program, "u_image"), 0);
     glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
 
+    if (r.has_labels && r.annotations_program) {
+        glEnable(GL_BLEND);
+        glBlendFunc(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA);
+        glUseProgram(r.annotations_program);
+        set_view_uniforms(r.annotations_program, r, view, fb_w, fb_h);
+        glBindTexture(GL_TEXTURE_2D, r.labels_texture);
+        glUniform1i(glGetUniformLocation(r.annotations_program, "u_labels"), 0);
+        glUniform1f(glGetUniformLocation(r.annotations_program, "u_outline_px"), (float)(1.5 / view.scale));
+        glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
+        glDisable(GL_BLEND);
+    }
     if (r.has_logits && r.overlay_program) {
         glEnable(GL_BLEND);
         glBlendFunc(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA);
@@ -176,10 +203,12 @@ void canvas_renderer_render(canvas_renderer &r, const view_transform &view, cons
 void canvas_renderer_shutdown(canvas_renderer &r) {
     glDeleteProgram(r.image_program);
     glDeleteProgram(r.overlay_program);
+    glDeleteProgram(r.annotations_program);
     glDeleteBuffers(1, &r.vbo);
     glDeleteVertexArrays(1, &r.vao);
     glDeleteTextures(1, &r.image_texture);
     glDeleteTextures(1, &r.logits_texture);
+    glDeleteTextures(1, &r.labels_texture);
     r = canvas_renderer{};
 }
 

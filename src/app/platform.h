@@ -18,6 +18,28 @@ namespace sam {
 using fetch_callback = std::function<void(const status &, std::vector<uint8_t> &&)>;
 void platform_fetch(const std::string &url, fetch_callback done);
 
+// An HTTP request with a text body (the annotations API of scripts/serve).
+// `done` gets the HTTP status (0 on a network error, with `error` set), the
+// response body and its ETag / X-Annotations-Version header.
+struct http_request {
+    std::string method = "GET", url, body, if_match, content_type = "application/json";
+};
+using http_callback = std::function<void(int http_status, std::string body, std::string error)>;
+void platform_http(const http_request &r, http_callback done);
+
+// `url` resolved against the page's URL ("manifest.json" -> "http://host/manifest.json").
+std::string platform_absolute_url(const std::string &url);
+
+// Offers `text` as a file download named `file_name`.
+void platform_download(const std::string &file_name, const std::string &text, const std::string &mime);
+
+// The browser's persistent store (IndexedDB): one text value + a number per key.
+// get: found=false when the key has none; any storage error is reported as not found
+// (autosave is a safety net, not a requirement) and logged to the console.
+using store_get_callback = std::function<void(bool found, std::string text, double number)>;
+void platform_store_get(const std::string &key, store_get_callback done);
+void platform_store_put(const std::string &key, const std::string &text, double number);
+
 // Milliseconds from an arbitrary origin (performance.now()).
 double platform_now_ms();
 // platform_now_ms() clock time of the newest pointer/wheel/key event on the

@@ -19,14 +19,29 @@ EMSCRIPTEN_KEEPALIVE const char *sam_state_json() {
 }
 
 EMSCRIPTEN_KEEPALIVE const char *sam_export_coco() {
-    // The annotation document is not wired yet: an empty, valid COCO file.
+    // What the download button gives by default: every image, polygons.
     static std::string s;
-    s = R"({"images":[],"annotations":[],"categories":[]})";
+    s = sam::annotator_export_coco(sam::annotator_instance(), false, true);
+    return s.c_str();
+}
+
+// exportCoco({rle: true, allImages: false}) variants.
+EMSCRIPTEN_KEEPALIVE const char *sam_export_coco_with(int rle, int all_images) {
+    static std::string s;
+    s = sam::annotator_export_coco(sam::annotator_instance(), rle != 0, all_images != 0);
     return s.c_str();
 }
 
 EMSCRIPTEN_KEEPALIVE void sam_on_fetch_done(int id, const uint8_t *bytes, int size, const char *error) {
     sam::web_fetch_done(id, bytes, size > 0 ? (size_t)size : 0, error);
+}
+
+EMSCRIPTEN_KEEPALIVE void sam_on_http_done(int id, int http_status, const char *body, const char *error) {
+    sam::web_http_done(id, http_status, body, error);
+}
+
+EMSCRIPTEN_KEEPALIVE void sam_on_store_got(int id, int found, const char *text, double number) {
+    sam::web_store_got(id, found, text, number);
 }
 
 EMSCRIPTEN_KEEPALIVE void sam_on_decoder_loaded(int ok, const char *message) { sam::web_decoder_loaded(ok, message); }

@@ -14,6 +14,10 @@ namespace {
 
 std::map<int, fetch_callback> g_fetches;
 int g_next_fetch = 1;
+std::map<int, http_callback> g_https;
+int g_next_http = 1;
+std::map<int, store_get_callback> g_store_gets;
+int g_next_store_get = 1;
 
 EM_JS(char *, sam_js_query_param, (const char *name), {
     const v = new URLSearchParams(window.location.search).get(UTF8ToString(name));
@@ -69,7 +73,142 @@ EM_JS(void, sam_js_mask_frame_drawn, (double request_id, double input_ms, double
     }
 });
 
+EM_JS(void, sam_js_http, (int id, const char *method, const char *url, const char *body, const char *if_match,
+                          const char *content_type), {
+    const m = UTF8ToString(method), u = UTF8ToString(url), b = UTF8ToString(body);
+    const headers = {};
+    const im = UTF8ToString(if_match);
+    if (im) headers['If-Match'] = im;
+    if (m !== 'GET' && m !== 'HEAD') headers['Content-Type'] = UTF8ToString(content_type);
+    const toHeap = (s) => {
+        const n = lengthBytesUTF8(s) + 1;
+        const p = _malloc(n);
+        stringToUTF8(s, p, n);
+        return p;
+    };
+    fetch(u, {method : m, headers, body : (m === 'GET' || m === 'HEAD') ? undefined : b, cache : 'no-store'})
+        .then(async (r) => {
+            const p = toHeap(await r.text());
+            Module._sam_on_http_done(id, r.status, p, 0);
+            _free(p);
+        })
+        .catch((e) => {
+            const p = toHeap(u + ': ' + String(e && e.message || e));
+            Module._sam_on_http_done(id, 0, 0, p);
+            _free(p);
+        });
+});
+
+EM_JS(char *, sam_js_absolute_url, (const char *url), {
+    let v;
+    try { v = new URL(UTF8ToString(url), document.baseURI).href; } catch (e) { v = UTF8ToString(url); }
+    const n = lengthBytesUTF8(v) + 1;
+    const p = _malloc(n);
+    stringToUTF8(v, p, n);
+    return p;
+});
+
+EM_JS(void, sam_js_download, (const char *name, const char *text, const char *mime), {
+    const blob = new Blob([UTF8ToString(text)], {type : UTF8ToString(mime)});
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = UTF8ToString(name);
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+});
+
+// One object store "autosave" in database "sam-annotator": key -> {text, number}.
+EM_JS(void, sam_js_store_open, (), {
+    if (Module.samStore) return;
+    Module.samStore = new Promise((resolve, reject) => {
+        const req = indexedDB.open('sam-annotator', 1);
+        req.onupgradeneeded = () => req.result.createObjectStore('autosave');
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+    });
+});
+
+EM_JS(void, sam_js_store_get, (int id, const char *key), {
+    const k = UTF8ToString(key);
+    const done = (v) => {
+        const found = v && typeof v.text === 'string';
+        const t = found ? v.text : "";
+        const n = lengthBytesUTF8(t) + 1;
+        const p = _malloc(n);
+        stringToUTF8(t, p, n);
+        Module._sam_on_store_got(id, found ? 1 : 0, p, found ? +v.number || 0 : 0);
+        _free(p);
+    };
+    Module.samStore
+        .then((db) => new Promise((resolve, reject) => {
+            const req = db.transaction('autosave', 'readonly').objectStore('autosave').get(k);
+            req.onsuccess = () => resolve(req.result);
+            req.onerror = () => reject(req.error);
+        }))
+        .then(done, (e) => { console.error('autosave read failed:', e); done(null); });
+});
+
+EM_JS(void, sam_js_store_put, (const char *key, const char *text, double number), {
+    const k = UTF8ToString(key), v = {text : UTF8ToString(text), number, saved : Date.now()};
+    Module.samStore
+        .then((db) => new Promise((resolve, reject) => {
+            const tx = db.transaction('autosave', 'readwrite');
+            tx.objectStore('autosave').put(v, k);
+            tx.oncomplete = resolve;
+            tx.onerror = () => reject(tx.error);
+        }))
+        .then(() => { Module.samStoreWrites = (Module.samStoreWrites || 0) + 1; },
+              (e) => console.error('autosave write failed:', e));
+});
+
 }  // namespace
+
+void platform_http(const http_request &r, http_callback done) {
+    int id = g_next_http++;
+    g_https[id] = std::move(done);
+    sam_js_http(id, r.method.c_str(), r.url.c_str(), r.body.c_str(), r.if_match.c_str(), r.content_type.c_str());
+}
+
+void web_http_done(int id, int http_status, const char *body, const char *error) {
+    auto it = g_https.find(id);
+    if (it == g_https.end()) return;
+    http_callback cb = std::move(it->second);
+    g_https.erase(it);
+    cb(http_status, body ? body : "", error ? error : "");
+}
+
+std::string platform_absolute_url(const std::string &url) {
+    char *p = sam_js_absolute_url(url.c_str());
+    std::string v(p);
+    std::free(p);
+    return v;
+}
+
+void platform_download(const std::string &file_name, const std::string &text, const std::string &mime) {
+    sam_js_download(file_name.c_str(), text.c_str(), mime.c_str());
+}
+
+void platform_store_get(const std::string &key, store_get_callback done) {
+    sam_js_store_open();
+    int id = g_next_store_get++;
+    g_store_gets[id] = std::move(done);
+    sam_js_store_get(id, key.c_str());
+}
+
+void platform_store_put(const std::string &key, const std::string &text, double number) {
+    sam_js_store_open();
+    sam_js_store_put(key.c_str(), text.c_str(), number);
+}
+
+void web_store_got(int id, int found, const char *text, double number) {
+    auto it = g_store_gets.find(id);
+    if (it == g_store_gets.end()) return;
+    store_get_callback cb = std::move(it->second);
+    g_store_gets.erase(it);
+    cb(found != 0, text ? text : "", number);
+}
 
 void web_install_input_clock() { sam_js_install_input_clock(); }
 

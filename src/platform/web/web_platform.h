@@ -18,6 +18,10 @@ std::string web_query_param(const std::string &name);
 // Completes fetch `id`; `error` is null on success (bytes owned by the caller).
 void web_fetch_done(int id, const uint8_t *bytes, size_t size, const char *error);
 
+// Completes platform_http / platform_store_get request `id`.
+void web_http_done(int id, int http_status, const char *body, const char *error);
+void web_store_got(int id, int found, const char *text, double number);
+
 // Worker decoder callbacks (see web/decoder_worker.js for the messages).
 void web_decoder_loaded(int ok, const char *message);
 void web_decoder_result(double request_id, int mask_count, const float *iou, const float *low_res_masks,
