@@ -30,6 +30,12 @@ void add_error(annotator &app, std::string message) {
     app.errors.push_back(std::move(message));
 }
 
+// Errors about the shown image's files; cleared when another image opens.
+void add_image_error(annotator &app, std::string message) {
+    std::fprintf(stderr, "%s\n", message.c_str());
+    app.image_errors.push_back(std::move(message));
+}
+
 // SAM's ONNX select_masks rule: with N prompt points (padding and box corners
 // included) N >= 3 takes the single-mask token 0, otherwise the best of the
 // multimask outputs 1..3 by predicted IoU.
@@ -338,7 +344,7 @@ annotator &annotator_instance() {
 
 bool annotator::ui_ready() const {
     if (!renderer_ok) return false;
-    if (manifest_url.empty() || !errors.empty()) return true;
+    if (manifest_url.empty() || !errors.empty() || !image_errors.empty()) return true;
     if (dec && dec->status() == decoder_status::failed) return true;
     return image_ready && embedding_ready && restore_done && dec && dec->status() == decoder_status::ready;
 }
@@ -377,6 +383,7 @@ void annotator_open_image(annotator &app, int index) {
     app.current = index;
     int generation = ++app.load_generation;
     app.image_ready = app.embedding_ready = false;
+    app.image_errors.clear();
     app.points.clear();
     app.has_box = false;
     app.has_result = false;
@@ -387,12 +394,12 @@ void annotator_open_image(annotator &app, int index) {
     platform_fetch(url_resolve(app.manifest_url, entry.file),
                    [&app, generation, entry](const status &st, std::vector<uint8_t> &&bytes) {
                        if (generation != app.load_generation) return;
-                       if (!st) return add_error(app, st.message);
+                       if (!st) return add_image_error(app, st.message);
                        image_u8 img;
                        status ds = decode_image(bytes.data(), bytes.size(), entry.file, img);
-                       if (!ds) return add_error(app, ds.message);
+                       if (!ds) return add_image_error(app, ds.message);
                        if (img.width != entry.width || img.height != entry.height)
-                           return add_error(app, entry.file + ": image is " + std::to_string(img.width) + "x" +
+                           return add_image_error(app, entry.file + ": image is " + std::to_string(img.width) + "x" +
                                                      std::to_string(img.height) + " but the manifest says " +
                                                      std::to_string(entry.width) + "x" +
                                                      std::to_string(entry.height));
@@ -404,10 +411,10 @@ void annotator_open_image(annotator &app, int index) {
     platform_fetch(url_resolve(app.manifest_url, entry.embedding),
                    [&app, generation, entry](const status &st, std::vector<uint8_t> &&bytes) {
                        if (generation != app.load_generation) return;
-                       if (!st) return add_error(app, st.message);
+                       if (!st) return add_image_error(app, st.message);
                        std::vector<float> emb;
                        status es = embedding_from_npy(bytes.data(), bytes.size(), entry.embedding, emb);
-                       if (!es) return add_error(app, es.message);
+                       if (!es) return add_image_error(app, es.message);
                        app.dec->set_embedding(std::move(emb));
                        app.request_kinds.clear();
                        app.embedding_ready = true;
@@ -596,8 +603,9 @@ void status_bar(annotator &app, float w, float h) {
     ImGui::SetNextWindowPos(ImVec2(0, h - kStatusBarH));
     ImGui::SetNextWindowSize(ImVec2(w, kStatusBarH));
     ImGui::Begin("##status", nullptr, kPanelFlags | ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_NoScrollbar);
-    if (!app.errors.empty()) {
-        ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "%s", app.errors.back().c_str());
+    if (!app.errors.empty() || !app.image_errors.empty()) {
+        ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "%d error(s): see the list above",
+                           (int)(app.errors.size() + app.image_errors.size()));
     } else if (!app.server_error.empty()) {
         ImGui::TextColored(ImVec4(1, 0.7f, 0.3f, 1), "%s", app.server_error.c_str());
     } else {
@@ -966,6 +974,25 @@ void help_window(annotator &app, float w, float h) {
     ImGui::End();
 }
 
+// Every error in full, over the top of the canvas, until dismissed.
+void errors_window(annotator &app) {
+    if (app.errors.empty() && app.image_errors.empty()) return;
+    ImGui::SetNextWindowPos(ImVec2(app.area.x + 12, app.area.y + 12));
+    ImGui::SetNextWindowSize(ImVec2(std::max(200.0f, app.area.w - 24), 0));
+    ImGui::PushStyleColor(ImGuiCol_WindowBg, ImVec4(0.25f, 0.05f, 0.05f, 0.94f));
+    ImGui::Begin("Problems", nullptr, kPanelFlags);
+    for (const std::string &e : app.errors) ImGui::TextWrapped("%s", e.c_str());
+    for (const std::string &e : app.image_errors) ImGui::TextWrapped("%s", e.c_str());
+    bool dismiss = ImGui::Button("Dismiss");
+    note_rect(app, "dismiss_errors");
+    if (dismiss) {
+        app.errors.clear();
+        app.image_errors.clear();
+    }
+    ImGui::End();
+    ImGui::PopStyleColor();
+}
+
 void server_conflict_window(annotator &app, float w) {
     if (app.server_conflict.empty()) return;
     ImGui::SetNextWindowPos(ImVec2(w * 0.5f, 60), ImGuiCond_Always, ImVec2(0.5f, 0));
@@ -1036,6 +1063,10 @@ void annotator_frame(annotator &app, int fb_w, int fb_h) {
 
     app.ui_rects.clear();
     poll_decoder(app);
+    if (app.dec && app.dec->status() == decoder_status::failed && !app.decoder_error_reported) {
+        app.decoder_error_reported = true;
+        add_error(app, "decoder: " + app.dec->error());
+    }
     if (app.fit_pending && app.image_ready) {
         app.view = view_fit(app.image.width, app.image.height, app.area);
         app.fit_pending = false;
@@ -1053,6 +1084,7 @@ void annotator_frame(annotator &app, int fb_w, int fb_h) {
     status_bar(app, w, h);
     help_window(app, w, h);
     server_conflict_window(app, w);
+    errors_window(app);
 }
 
 std::string annotator_state_json(const annotator &app) {
@@ -1132,7 +1164,9 @@ std::string annotator_state_json(const annotator &app) {
         }
     s["decoder"] = {{"status", ds}, {"description", app.dec ? app.dec->description() : ""},
                     {"error", app.dec ? app.dec->error() : ""}};
-    s["errors"] = app.errors;
+    json errors = app.errors;
+    for (const std::string &e : app.image_errors) errors.push_back(e);
+    s["errors"] = errors;
     s["max_texture_size"] = app.renderer.max_texture_size;
     return s.dump();
 }

@@ -40,11 +40,13 @@ struct annotator {
     int load_generation = 0;  // bumps on image switch; stale fetch callbacks compare it
     image_u8 image;           // full resolution, oriented, as decoded
     bool image_ready = false, embedding_ready = false;
-    std::vector<std::string> errors;  // shown on screen and in state()
+    std::vector<std::string> errors;        // shown on screen and in state()
+    std::vector<std::string> image_errors;  // the same, about the shown image (cleared on switching)
 
     // ---- decoder ----
     std::unique_ptr<decoder> dec;
     std::string decoder_loaded_url;
+    bool decoder_error_reported = false;
     struct request_info {
         request_kind kind = request_kind::prompt;
         double input_ms = 0;  // performance.now() of the input event that caused it
