@@ -8,35 +8,9 @@ namespace sam {
 
 namespace {
 
-// Blocked transposes between the row-major masks and COCO's column-major runs: a
-// straight column walk over a 2250-wide mask misses the cache on every pixel.
+// Column strips for converting between the row-major masks and COCO's column-major
+// runs: a straight column walk over a 2250-wide mask misses the cache on every pixel.
 constexpr int k_tile = 64;
-
-void row_to_col_major(const uint8_t *src, int h, int w, uint8_t *dst) {
-    for (int y0 = 0; y0 < h; y0 += k_tile) {
-        int y1 = std::min(h, y0 + k_tile);
-        for (int x0 = 0; x0 < w; x0 += k_tile) {
-            int x1 = std::min(w, x0 + k_tile);
-            for (int x = x0; x < x1; x++) {
-                uint8_t *d = dst + (size_t)x * h;
-                for (int y = y0; y < y1; y++) d[y] = src[(size_t)y * w + x];
-            }
-        }
-    }
-}
-
-void col_to_row_major(const uint8_t *src, int h, int w, uint8_t *dst) {
-    for (int y0 = 0; y0 < h; y0 += k_tile) {
-        int y1 = std::min(h, y0 + k_tile);
-        for (int x0 = 0; x0 < w; x0 += k_tile) {
-            int x1 = std::min(w, x0 + k_tile);
-            for (int y = y0; y < y1; y++) {
-                uint8_t *d = dst + (size_t)y * w;
-                for (int x = x0; x < x1; x++) d[x] = src[(size_t)x * h + y];
-            }
-        }
-    }
-}
 
 uint64_t pixel_count(int h, int w) { return (h > 0 && w > 0) ? (uint64_t)h * (uint64_t)w : 0; }
 
@@ -51,21 +25,43 @@ rle mask_to_rle(const binary_mask &m) {
         r.counts.push_back(0);  // what maskApi.c rleEncode gives for an empty mask
         return r;
     }
-    std::vector<uint8_t> col(n);
-    row_to_col_major(m.data.data(), m.height, m.width, col.data());
-    // Same loop as rleEncode, but any non-zero byte counts as 1.
+    // Column-major order through a strip of k_tile columns at a time: each row
+    // contributes one contiguous read, and the strip stays in cache while it is scanned.
+    const int h = m.height, w = m.width;
+    std::vector<uint8_t> strip((size_t)h * k_tile);
     uint8_t prev = 0;
-    uint32_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t v = col[i] != 0;
-        if (v != prev) {
-            r.counts.push_back(run);
-            run = 0;
-            prev = v;
+    uint64_t run = 0;
+    for (int x0 = 0; x0 < w; x0 += k_tile) {
+        const int cw = std::min(k_tile, w - x0);
+        for (int y = 0; y < h; y++) {
+            const uint8_t *src = m.data.data() + (size_t)y * w + x0;
+            for (int c = 0; c < cw; c++) strip[(size_t)c * h + y] = src[c] != 0;  // any non-zero is 1
         }
-        run++;
+        // Same runs as rleEncode; whole words that continue the current run are skipped.
+        const size_t len = (size_t)cw * h;
+        const uint8_t *p = strip.data();
+        size_t i = 0;
+        while (i < len) {
+            const uint64_t pattern = prev ? 0x0101010101010101ull : 0;
+            while (i + 8 <= len) {
+                uint64_t word;
+                std::memcpy(&word, p + i, 8);
+                if (word != pattern) break;
+                i += 8;
+                run += 8;
+            }
+            const size_t stop = std::min(len, i + 8);
+            for (; i < stop; i++) {
+                if (p[i] != prev) {
+                    r.counts.push_back((uint32_t)run);
+                    run = 0;
+                    prev = p[i];
+                }
+                run++;
+            }
+        }
     }
-    r.counts.push_back(run);
+    r.counts.push_back((uint32_t)run);
     return r;
 }
 
@@ -73,17 +69,32 @@ binary_mask rle_to_mask(const rle &r) {
     binary_mask m(std::max(r.width, 0), std::max(r.height, 0));
     const size_t n = (size_t)pixel_count(r.height, r.width);
     if (n == 0) return m;
-    std::vector<uint8_t> col(n, 0);
-    size_t pos = 0;
+    // Runs are laid out a strip of k_tile columns at a time, then copied out row by row.
+    const int h = r.height, w = r.width;
+    std::vector<uint8_t> strip((size_t)h * k_tile);
+    size_t j = 0;
+    uint64_t left = r.counts.empty() ? 0 : r.counts[0];
     uint8_t v = 0;
-    for (uint32_t c : r.counts) {
-        size_t len = std::min<size_t>(c, n - pos);
-        if (v) std::memset(col.data() + pos, 1, len);
-        pos += len;
-        v ^= 1;
-        if (pos == n) break;
+    for (int x0 = 0; x0 < w; x0 += k_tile) {
+        const int cw = std::min(k_tile, w - x0);
+        const size_t len = (size_t)cw * h;
+        size_t pos = 0;
+        while (pos < len) {
+            while (left == 0 && j + 1 < r.counts.size()) left = r.counts[++j], v ^= 1;
+            if (left == 0) {  // counts end early: the rest stays 0
+                std::memset(strip.data() + pos, 0, len - pos);
+                break;
+            }
+            const size_t take = (size_t)std::min<uint64_t>(left, len - pos);
+            std::memset(strip.data() + pos, v, take);
+            pos += take;
+            left -= take;
+        }
+        for (int y = 0; y < h; y++) {
+            uint8_t *dst = m.data.data() + (size_t)y * w + x0;
+            for (int c = 0; c < cw; c++) dst[c] = strip[(size_t)c * h + y];
+        }
     }
-    col_to_row_major(col.data(), r.height, r.width, m.data.data());
     return m;
 }
 

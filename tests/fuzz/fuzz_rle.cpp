@@ -1,6 +1,7 @@
 // libFuzzer target: COCO compressed RLE strings (rle_from_string) for small masks, then
 // everything downstream of a string that parses: decode, re-encode, merge, bbox and the
-// polygon tracer/rasteriser. Input: byte 0 -> height (0..64), byte 1 -> width (0..64),
+// polygon tracer/rasteriser. Input: byte 0 -> height (0..69), byte 1 -> width (0..139,
+// more than two of the 64-column strips rle.cpp works in),
 // the rest is the counts string. Must never crash, read out of bounds or disagree.
 #include <cstddef>
 #include <cstdint>
@@ -11,7 +12,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 2) return 0;
-    const int h = data[0] % 65, w = data[1] % 65;
+    const int h = data[0] % 70, w = data[1] % 140;
     const std::string s(reinterpret_cast<const char *>(data + 2), size - 2);
     sam::rle r;
     if (!sam::rle_from_string(s, h, w, r).ok()) return 0;
