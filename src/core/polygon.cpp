@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <utility>
 
 #include "core/rle.h"
@@ -32,8 +33,11 @@ struct padded_mask {
             for (int x = 0; x < w; x++) dst[x] = src[x] != 0;
         }
     }
-    // Pixel (x, y) of the original mask, 0 outside it (x in -1..w, y in -1..h).
-    uint8_t at(int x, int y) const { return px[(size_t)(y + 1) * (w + 2) + (x + 1)]; }
+    // Pixel (x, y) of the original mask, 0 outside it (x in -1..w, y in -1..h). Bit 0 is
+    // the pixel, bit 1 marks that the border along its top side has been traced.
+    uint8_t at(int x, int y) const { return px[(size_t)(y + 1) * (w + 2) + (x + 1)] & 1; }
+    uint8_t *row(int y) { return px.data() + (size_t)(y + 1) * (w + 2) + 1; }
+    void mark_top(int x, int y) { px[(size_t)(y + 1) * (w + 2) + (x + 1)] |= 2; }
 };
 
 // The border edge to take out of corner (x, y), arriving along `in`. Pixels around the
@@ -246,21 +250,32 @@ uint64_t ring_error(const std::vector<int> &ring, const polygon &simple) {
 polygon_set mask_to_polygons(const binary_mask &m, double tolerance_px) {
     polygon_set out;
     if (m.width <= 0 || m.height <= 0 || m.data.size() < (size_t)m.width * m.height) return out;
-    const padded_mask pm(m);
+    padded_mask pm(m);
     const int w = m.width, h = m.height;
     // Every border ring has at least one east edge (the top side of a foreground pixel
     // under background); a row-major scan for unvisited ones finds each ring once.
-    std::vector<uint8_t> east_seen((size_t)w * h, 0);
     std::vector<int> ring;
     const bool simplify = tolerance_px > 0;
+    constexpr uint64_t ones = 0x0101010101010101ull;
     for (int y = 0; y < h; y++) {
+        const uint8_t *cur = pm.row(y), *above = pm.row(y - 1);
         for (int x = 0; x < w; x++) {
-            if (!pm.at(x, y) || pm.at(x, y - 1) || east_seen[(size_t)y * w + x]) continue;
+            if (x % 8 == 0 && x + 8 <= w) {
+                // Skip 8 pixels at once unless one is foreground, untraced, under background.
+                uint64_t c, a;
+                std::memcpy(&c, cur + x, 8);
+                std::memcpy(&a, above + x, 8);
+                if ((c & ~(c >> 1) & ~a & ones) == 0) {
+                    x += 7;
+                    continue;
+                }
+            }
+            if (cur[x] != 1 || (above[x] & 1)) continue;
             ring.clear();
             int cx = x, cy = y, d = east;
             int64_t area2 = 0;  // twice the shoelace area, from the corners only
             for (;;) {
-                if (d == east) east_seen[(size_t)cy * w + cx] = 1;
+                if (d == east) pm.mark_top(cx, cy);
                 const int nx = cx + k_dx[d], ny = cy + k_dy[d];
                 area2 += (int64_t)cx * ny - (int64_t)nx * cy;
                 cx = nx, cy = ny;
