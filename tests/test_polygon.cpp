@@ -176,6 +176,27 @@ TEST_CASE("polygon: 1 px Douglas-Peucker round trip keeps IoU >= 0.98 on referen
     }
 }
 
+TEST_CASE("polygon: axis-aligned shapes stay exact when simplified") {
+    // Rectangles, an L and a plus: real corners are kept, so tolerance does not cut them.
+    sam::binary_mask m(60, 40);
+    for (int y = 3; y < 15; y++)
+        for (int x = 2; x < 30; x++) m.at(x, y) = 1;
+    for (int y = 20; y < 38; y++)
+        for (int x = 5; x < 9; x++) m.at(x, y) = 1;
+    for (int x = 5; x < 25; x++) m.at(x, 37) = m.at(x, 36) = 1;
+    for (int y = 18; y < 35; y++) m.at(45, y) = m.at(46, y) = 1;
+    for (int x = 38; x < 54; x++) m.at(x, 25) = m.at(x, 26) = 1;
+    for (double tol : {0.5, 1.0, 2.0, 5.0}) {
+        CAPTURE(tol);
+        const sam::polygon_set ps = sam::mask_to_polygons(m, tol);
+        CHECK(ps.polygons.size() == 3);
+        CHECK(sam::polygons_to_mask(ps.polygons, 40, 60).data == m.data);
+        size_t n = 0;
+        for (const auto &p : ps.polygons) n += p.xy.size() / 2;
+        CHECK(n == 4 + 6 + 12);
+    }
+}
+
 TEST_CASE("polygon: disk, ring and several components") {
     // Disk: few points, nearly exact.
     const sam::binary_mask d = disk(200, 150, 90.3, 70.7, 52.0);
