@@ -315,4 +315,24 @@ TEST_CASE("annotation_document: groups, cancel and revision") {
     f.doc.begin_group("empty");
     f.doc.end_group();
     CHECK(f.doc.undo_depth() == depth);
+
+    // cancelling an inner group reverts only its edits; the outer group keeps the rest
+    f.doc.begin_group("outer");
+    REQUIRE(f.doc.set_annotation_hidden(id, true).ok());
+    std::string hidden_state = snapshot(f.doc);
+    f.doc.begin_group("inner");
+    REQUIRE(f.doc.set_annotation_category(id, f.cat_b).ok());
+    REQUIRE(f.doc.rename_category(f.cat_a, "renamed").ok());
+    f.doc.cancel_group();
+    CHECK(snapshot(f.doc) == hidden_state);
+    REQUIRE(f.doc.recolor_category(f.cat_b, {1, 1, 1}).ok());
+    f.doc.end_group();
+    CHECK(f.doc.undo_depth() == depth + 1);
+    CHECK(f.doc.undo_label() == "outer");
+    REQUIRE(f.doc.undo());
+    CHECK(snapshot(f.doc) == s0);
+    REQUIRE(f.doc.redo());
+    CHECK(f.doc.find_annotation(id)->hidden);
+    CHECK(f.doc.find_annotation(id)->category_id == f.cat_a);
+    CHECK(f.doc.find_category(f.cat_b)->color == sam::rgb8{1, 1, 1});
 }

@@ -183,11 +183,14 @@ void annotation_document::begin_group(const std::string &label) {
     if (group_depth_++ == 0) {
         open_group_ = step();
         open_group_.label = label;
+        group_marks_.clear();
     }
+    group_marks_.push_back(open_group_.changes.size());
 }
 
 void annotation_document::end_group() {
     if (group_depth_ == 0) return;
+    group_marks_.pop_back();
     if (--group_depth_ > 0) return;
     if (open_group_.changes.empty()) return;
     history_bytes_ += open_group_.bytes;
@@ -197,11 +200,17 @@ void annotation_document::end_group() {
 }
 
 void annotation_document::cancel_group() {
-    if (group_depth_ != 1) return;
-    group_depth_ = 0;
-    for (size_t i = open_group_.changes.size(); i-- > 0;) apply(open_group_.changes[i], false);
-    if (!open_group_.changes.empty()) revision_++;
-    open_group_ = step();
+    if (group_depth_ == 0) return;
+    const size_t mark = group_marks_.back();
+    group_marks_.pop_back();
+    std::vector<change> &cs = open_group_.changes;
+    for (size_t i = cs.size(); i-- > mark;) {
+        apply(cs[i], false);
+        open_group_.bytes -= cs[i].bytes();
+    }
+    if (cs.size() > mark) revision_++;
+    cs.resize(mark);
+    if (--group_depth_ == 0) open_group_ = step();
 }
 
 void annotation_document::trim_history() {

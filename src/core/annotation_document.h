@@ -114,7 +114,8 @@ public:
     // Several edits as one undo step (nestable); an empty group records nothing.
     void begin_group(const std::string &label);
     void end_group();
-    // Reverts the edits of the open outermost group and records nothing (e.g. a failed import).
+    // Closes the innermost open group, reverting the edits made since its begin_group()
+    // (e.g. a failed import inside a bigger operation); an outer group keeps the rest.
     void cancel_group();
 
     // ---- history ---------------------------------------------------------------------
@@ -173,6 +174,7 @@ private:
 
     std::vector<step> undo_, redo_;
     step open_group_;
+    std::vector<size_t> group_marks_;  // open_group_.changes.size() at each open begin_group
     int group_depth_ = 0;
     size_t history_bytes_ = 0;
     size_t max_steps_ = 256;

@@ -42,7 +42,8 @@ std::string coco_export(const annotation_document &doc, const coco_export_option
 // Options for a lossless save (the app's autosave): RLE masks (polygons approximate),
 // hidden annotations and the "sam" fields included. coco_import() of such a text into an
 // empty document gives back the same images, categories (ids, names, supercategories,
-// colours) and annotations (ids, masks, score, source, hidden, prompts), in the same order.
+// colours) and annotations (ids, masks, score, source, hidden, prompts), in the same order
+// (call doc.clear_history() after such a reload, so the load itself is not an undo step).
 coco_export_options coco_lossless_options();
 
 struct coco_import_report {

@@ -57,12 +57,15 @@ def synthetic_masks():
 def mask_sets():
     """name -> (N,H,W) bool masks sharing one image size."""
     sets = {}
-    ref = np.load(REFERENCE / "coco_rle" / "masks.npz")
-    for k in ref.files:
-        sets["ref_" + k] = ref[k][None]
-    amg = np.load(REFERENCE / "amg" / "amg.npz")
-    sets["amg_rle_masks"] = amg["rle_masks"]
-    sets["amg_rsr_input"] = amg["rsr_input"][None]
+    # Without the reference folder (a clone not beside shared/) only the synthetic masks run.
+    if (REFERENCE / "coco_rle" / "masks.npz").exists():
+        ref = np.load(REFERENCE / "coco_rle" / "masks.npz")
+        for k in ref.files:
+            sets["ref_" + k] = ref[k][None]
+    if (REFERENCE / "amg" / "amg.npz").exists():
+        amg = np.load(REFERENCE / "amg" / "amg.npz")
+        sets["amg_rle_masks"] = amg["rle_masks"]
+        sets["amg_rsr_input"] = amg["rsr_input"][None]
     syn = synthetic_masks()
     sets["synthetic"] = np.stack(list(syn.values()))
     return sets
