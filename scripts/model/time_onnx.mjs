@@ -3,8 +3,10 @@
 // onnxruntime-node and in ONNX Runtime Web's wasm backend (run in Node, one thread,
 // as a page without cross-origin isolation gets), asking for the low-res outputs only.
 //   node scripts/model/time_onnx.mjs --encoder tests/fixtures/tiny/encoder.onnx \
-//        --decoder tests/fixtures/tiny/decoder.onnx [--runs 5] [--threads 2]
-// Prints one markdown table row per file. Timings are only as quiet as the machine.
+//        --decoder tests/fixtures/tiny/decoder.onnx [--runs 5] [--threads 1]
+// Prints one markdown table row per file with the median wall time and the median
+// CPU time of this process per run: with one thread the CPU time is what the run
+// costs even when other jobs share the cores (wall time then mostly measures waiting).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +15,7 @@ import * as ort_web from 'onnxruntime-web';
 import { load_decoder_session, decoder_feeds } from '../lib/decoder_session.mjs';
 
 function parse(argv) {
-    const o = { encoders: [], decoders: [], runs: 5, threads: 2 };
+    const o = { encoders: [], decoders: [], runs: 5, threads: 1 };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         const val = () => { if (i + 1 >= argv.length) throw new Error(`${a} needs a value`); return argv[++i]; };
@@ -27,17 +29,24 @@ function parse(argv) {
     return o;
 }
 
+// -> {wall, cpu}: medians in ms of wall-clock and of this process's user+system CPU time.
 async function median_ms(runs, fn) {
     await fn();  // warm-up: the first run allocates and plans
-    const t = [];
+    const wall = [];
+    const cpu = [];
     for (let i = 0; i < runs; i++) {
+        const c0 = process.cpuUsage();
         const t0 = performance.now();
         await fn();
-        t.push(performance.now() - t0);
+        wall.push(performance.now() - t0);
+        const c = process.cpuUsage(c0);
+        cpu.push((c.user + c.system) / 1000);
     }
-    t.sort((a, b) => a - b);
-    return t[Math.floor(t.length / 2)];
+    const med = (t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)];
+    return { wall: med(wall), cpu: med(cpu) };
 }
+
+const show = (t, digits) => `${t.cpu.toFixed(digits)} (${t.wall.toFixed(digits)})`;
 
 function random_f32(n, seed) {
     let s = seed >>> 0;
@@ -52,19 +61,19 @@ async function main() {
     console.log(`# ${os.cpus().length} CPUs (${os.cpus()[0].model}), load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}, ` +
         `onnxruntime-node ${o.threads} threads, median of ${o.runs}`);
     if (o.encoders.length) {
-        console.log('| encoder | MB | onnxruntime-node ms/image |\n| --- | ---: | ---: |');
+        console.log('| encoder | MB | onnxruntime-node CPU ms/image (wall) |\n| --- | ---: | ---: |');
         const input = random_f32(3 * 1024 * 1024, 1);
         for (const file of o.encoders) {
             const s = await ort.InferenceSession.create(file, { graphOptimizationLevel: 'all', ...threads });
             const feeds = { [s.inputNames[0]]: new ort.Tensor('float32', input, [1, 3, 1024, 1024]) };
             const ms = await median_ms(o.runs, () => s.run(feeds));
-            console.log(`| ${path.relative(process.cwd(), file)} | ${mb(file)} | ${ms.toFixed(0)} |`);
+            console.log(`| ${path.relative(process.cwd(), file)} | ${mb(file)} | ${show(ms, 0)} |`);
             await s.release();
         }
     }
     if (o.decoders.length) {
         ort_web.env.wasm.numThreads = 1;
-        console.log('| decoder | MB | onnxruntime-node ms | ORT Web wasm 1 thread ms |\n| --- | ---: | ---: | ---: |');
+        console.log('| decoder | MB | onnxruntime-node CPU ms (wall) | ORT Web wasm 1 thread CPU ms (wall) |\n| --- | ---: | ---: | ---: |');
         const emb = random_f32(256 * 64 * 64, 2);
         const prompt = { image_embeddings: emb, point_coords: [300.5, 410.25, 0, 0], point_labels: [1, -1], orig_im_size: [1500, 2250] };
         for (const file of o.decoders) {
@@ -75,7 +84,7 @@ async function main() {
             const fw = decoder_feeds(ort_web, prompt);
             const node_ms = await median_ms(o.runs, () => node.run(fn));
             const web_ms = await median_ms(o.runs, () => web.run(fw));
-            console.log(`| ${path.relative(process.cwd(), file)} (${node.kind}) | ${mb(file)} | ${node_ms.toFixed(1)} | ${web_ms.toFixed(1)} |`);
+            console.log(`| ${path.relative(process.cwd(), file)} (${node.kind}) | ${mb(file)} | ${show(node_ms, 1)} | ${show(web_ms, 1)} |`);
         }
     }
 }
