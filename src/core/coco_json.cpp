@@ -36,13 +36,44 @@ ojson rle_json(const rle &m) {
     return o;
 }
 
+// The pixels of `m` inside the w x h window at (x0, y0), row-major, read straight from the
+// runs: decoding whole images (column-major runs into a row-major mask) dominated export.
+binary_mask rle_window(const rle &m, int x0, int y0, int w, int h) {
+    binary_mask out(w, h);
+    const uint64_t H = (uint64_t)m.height;
+    uint64_t pos = 0;
+    for (size_t i = 0; i < m.counts.size(); i++) {
+        uint64_t n = m.counts[i];
+        if (i % 2 == 1) {
+            for (uint64_t p = pos, left = n; left > 0;) {
+                const int64_t col = (int64_t)(p / H), row = (int64_t)(p % H);
+                const uint64_t take = std::min<uint64_t>(left, H - (uint64_t)row);
+                if (col >= x0 && col < x0 + w) {
+                    const int64_t r0 = std::max<int64_t>(row, y0), r1 = std::min<int64_t>(row + (int64_t)take, y0 + h);
+                    for (int64_t r = r0; r < r1; r++) out.at((int)(col - x0), (int)(r - y0)) = 1;
+                }
+                p += take;
+                left -= take;
+            }
+        }
+        pos += n;
+    }
+    return out;
+}
+
 // Polygons for `m`, or an empty list when they would not be faithful (see the header).
-ojson polygon_json(const rle &m, const coco_export_options &opt) {
+// Works in the mask's bbox plus a one-pixel frame: polygon vertices lie on the traced
+// border, so they stay inside the bbox and the window rasterises them as the image would.
+ojson polygon_json(const rle &m, const box_xywh &bbox, const coco_export_options &opt) {
     ojson out = ojson::array();
-    binary_mask mask = rle_to_mask(m);
+    if (bbox.w <= 0 || bbox.h <= 0) return out;
+    const int x0 = std::max(0, (int)bbox.x - 1), y0 = std::max(0, (int)bbox.y - 1);
+    const int x1 = std::min(m.width, (int)(bbox.x + bbox.w) + 1), y1 = std::min(m.height, (int)(bbox.y + bbox.h) + 1);
+    const int w = x1 - x0, h = y1 - y0;
+    binary_mask mask = rle_window(m, x0, y0, w, h);
     polygon_set ps = mask_to_polygons(mask, opt.polygon_tolerance);
     if (ps.has_holes || ps.polygons.empty()) return out;
-    binary_mask back = polygons_to_mask(ps.polygons, m.height, m.width);
+    binary_mask back = polygons_to_mask(ps.polygons, h, w);
     uint64_t inter = 0, uni = 0;
     for (size_t i = 0; i < mask.data.size(); i++) {
         inter += mask.data[i] & back.data[i];
@@ -51,7 +82,8 @@ ojson polygon_json(const rle &m, const coco_export_options &opt) {
     if (uni == 0 || (double)inter / (double)uni < opt.polygon_min_iou) return out;
     for (const polygon &p : ps.polygons) {
         ojson xy = ojson::array();
-        for (float v : p.xy) xy.push_back(number_or_int(round2(v)));
+        for (size_t k = 0; k < p.xy.size(); k++)
+            xy.push_back(number_or_int(round2((double)p.xy[k] + (k % 2 == 0 ? x0 : y0))));
         out.push_back(std::move(xy));
     }
     return out;
@@ -99,7 +131,7 @@ std::string coco_export(const annotation_document &doc, const coco_export_option
         o["image_id"] = a.image_id;
         o["category_id"] = a.category_id;
         ojson seg;
-        if (opt.segmentation == coco_segmentation::polygons) seg = polygon_json(a.mask, opt);
+        if (opt.segmentation == coco_segmentation::polygons) seg = polygon_json(a.mask, a.bbox, opt);
         if (seg.empty()) seg = rle_json(a.mask);
         o["segmentation"] = std::move(seg);
         o["area"] = number_or_int(a.area);
