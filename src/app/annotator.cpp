@@ -421,6 +421,12 @@ void annotator_open_image(annotator &app, int index) {
                    });
 }
 
+void annotator_mouse_button(annotator &app, int button, int action, double x, double y) {
+    if (button < 0 || button > 2 || action != GLFW_RELEASE) return;
+    app.release_x[button] = x;
+    app.release_y[button] = y;
+}
+
 void annotator_key_pressed(annotator &app, int glfw_key, int mods) {
     app.pressed_keys.push_back(annotator::key_press{glfw_key, mods});
 }
@@ -676,7 +682,12 @@ void handle_canvas_input(annotator &app) {
             near_point = (int)i;
         }
     }
+    // press and release positions as the events had them (not where the mouse is by this frame)
+    const click_point pressed_left = image_pixel_at(app, io.MouseClickedPos[0].x, io.MouseClickedPos[0].y);
+    const click_point pressed_right = image_pixel_at(app, io.MouseClickedPos[1].x, io.MouseClickedPos[1].y);
+    const click_point released_left = image_pixel_at(app, app.release_x[0], app.release_y[0]);
     if (app.dragging_point >= 0) {
+        if (ImGui::IsMouseReleased(ImGuiMouseButton_Left)) here = released_left;
         if (inside_image(app, here)) {
             app.points[app.dragging_point].x = here.x;
             app.points[app.dragging_point].y = here.y;
@@ -698,14 +709,14 @@ void handle_canvas_input(annotator &app) {
     }
 
     // left button: click = point (Alt: negative), drag = box
-    if (over_canvas && ImGui::IsMouseClicked(ImGuiMouseButton_Left) && inside_image(app, here)) {
+    if (over_canvas && ImGui::IsMouseClicked(ImGuiMouseButton_Left) && inside_image(app, pressed_left)) {
         app.dragging_box = true;
-        app.drag_x0 = here.x;
-        app.drag_y0 = here.y;
+        app.drag_x0 = pressed_left.x;
+        app.drag_y0 = pressed_left.y;
     }
     if (app.dragging_box && ImGui::IsMouseReleased(ImGuiMouseButton_Left)) {
         app.dragging_box = false;
-        double x1 = clampd(here.x, 0, app.image.width - 1), y1 = clampd(here.y, 0, app.image.height - 1);
+        double x1 = clampd(released_left.x, 0, app.image.width - 1), y1 = clampd(released_left.y, 0, app.image.height - 1);
         bool dragged = std::fabs(x1 - app.drag_x0) * app.view.scale > 4 ||
                        std::fabs(y1 - app.drag_y0) * app.view.scale > 4;
         if (dragged) {
@@ -721,9 +732,10 @@ void handle_canvas_input(annotator &app) {
             if (prompt_ready) request_prompt(app);
         }
     }
-    if (over_canvas && ImGui::IsMouseClicked(ImGuiMouseButton_Right) && inside_image(app, here)) {
-        here.label = 0;
-        app.points.push_back(here);
+    if (over_canvas && ImGui::IsMouseClicked(ImGuiMouseButton_Right) && inside_image(app, pressed_right)) {
+        click_point p = pressed_right;
+        p.label = 0;
+        app.points.push_back(p);
         if (prompt_ready) request_prompt(app);
     }
 

@@ -93,6 +93,7 @@ struct annotator {
     double hover_x = -1, hover_y = -1;  // last hovered image pixel sent
 
     int dragging_point = -1;  // index into points while a point is dragged
+    double release_x[3] = {0, 0, 0}, release_y[3] = {0, 0, 0};  // last release per button
 
     // ---- annotations (the document: images from the manifest, categories, masks) ----
     annotation_document doc;
@@ -139,6 +140,10 @@ std::string annotator_state_json(const annotator &app);
 // queued because a press and release between two frames would otherwise
 // never be seen by ImGui 1.86, which only samples key state per frame.
 void annotator_key_pressed(annotator &app, int glfw_key, int mods);
+
+// Records a mouse button event's position (GLFW button, GLFW_PRESS/RELEASE,
+// canvas pixels); releases are handled at that position.
+void annotator_mouse_button(annotator &app, int button, int action, double x, double y);
 
 // Tool actions, also reachable from keyboard shortcuts.
 void annotator_open_image(annotator &app, int index);

@@ -38,6 +38,16 @@ void scroll_callback(GLFWwindow *w, double dx, double dy) {
     ImGui_ImplGlfw_ScrollCallback(w, -dx / 100.0, -dy / 100.0);
 }
 
+// ImGui 1.86 sees a release only when it polls the button on the next frame,
+// by which time the mouse may have moved on: the annotator takes the position
+// of the release event itself (a click must not turn into a drag).
+void mouse_button_callback(GLFWwindow *w, int button, int action, int mods) {
+    ImGui_ImplGlfw_MouseButtonCallback(w, button, action, mods);
+    double x = 0, y = 0;
+    glfwGetCursorPos(w, &x, &y);
+    sam::annotator_mouse_button(sam::annotator_instance(), button, action, x, y);
+}
+
 void key_callback(GLFWwindow *w, int key, int scancode, int action, int mods) {
     ImGui_ImplGlfw_KeyCallback(w, key, scancode, action, mods);
     if (action == GLFW_PRESS) sam::annotator_key_pressed(sam::annotator_instance(), key, mods);
@@ -103,6 +113,7 @@ int main() {
     ImGui_ImplGlfw_InitForOpenGL(g_window, true);
     glfwSetScrollCallback(g_window, scroll_callback);
     glfwSetKeyCallback(g_window, key_callback);
+    glfwSetMouseButtonCallback(g_window, mouse_button_callback);
     ImGui_ImplOpenGL3_Init("#version 300 es");
 
     sam::web_install_input_clock();

@@ -1,0 +1,129 @@
+// Geometry end to end, with a fake decoder whose masks are discs around the
+// first prompt point (fixtures/disc_decoder.onnx, see make_disc_decoder.py):
+// a click at image pixel p must give an on-screen overlay and an accepted RLE
+// mask that are discs centred on p with the radius the decoder drew (1024
+// frame / resize scale). This checks apply_coords, the overlay shader's
+// image -> 256-frame mapping and postprocess_to_mask together, and the
+// downscaled display of an image wider than GL_MAX_TEXTURE_SIZE.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startStaticServer } from './static_server.mjs';
+import { launchBrowser, waitReady, state, waitState, imageToPage } from './browser_harness.mjs';
+import { decodePng } from './png.mjs';
+import { decodeRle } from './coco_rle.mjs';
+import { makeTestDataset } from './test_dataset.mjs';
+
+const SITE = path.resolve('build/wasm/site');
+const RADII = [60, 40, 120, 80];  // as in make_disc_decoder.py (1024 frame)
+let dir, manifest, server, browser;
+
+before(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sam-geometry-test-'));
+  manifest = makeTestDataset(dir, [[640, 480], [8400, 300]]);
+  fs.copyFileSync(path.resolve('tests/browser/fixtures/disc_decoder.onnx'), path.join(dir, 'disc_decoder.onnx'));
+  server = await startStaticServer({ '/': SITE, '/data/': dir });
+  browser = await launchBrowser({ width: 1280, height: 800 });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function pixelDiff(a, b, x, y) {
+  const i = (Math.round(y) * a.width + Math.round(x)) * 4;
+  return Math.abs(a.data[i] - b.data[i]) + Math.abs(a.data[i + 1] - b.data[i + 1]) + Math.abs(a.data[i + 2] - b.data[i + 2]);
+}
+
+function centroid(m, w, h) {
+  let sx = 0, sy = 0, n = 0;
+  for (let x = 0; x < w; x++) for (let y = 0; y < h; y++) if (m.at(x, y)) { sx += x; sy += y; n++; }
+  return { x: sx / n, y: sy / n, n };
+}
+
+test('a click gives a disc centred on the click: overlay on screen and accepted mask', async () => {
+  const page = await browser.open(server.url + 'index.html?manifest=/data/manifest.json&decoder=/data/disc_decoder.onnx');
+  await waitReady(page, browser.logs);
+  let s = await waitState(page, (t) => t.image && t.image.loaded && t.decoder.status === 'ready' && t.restored, { what: 'ready' });
+  assert.deepEqual(s.errors, []);
+  const W = s.image.width, H = s.image.height, scale = 1024 / Math.max(W, H);
+  await page.mouse.move(5, 795);
+  await page.waitForTimeout(200);
+  const plain = decodePng(await browser.shot(page, 'geometry-plain'));
+
+  const px = 200, py = 150;
+  const at = imageToPage(s, px, py);
+  await page.mouse.click(at.x, at.y);
+  s = await waitState(page, (t) => t.result_kind === 'prompt' && t.points.length === 1, { what: 'click decode' });
+  // mouse events land on whole CSS pixels: the pixel hit is within one of the aim
+  assert.ok(Math.abs(s.points[0].x - px) <= 1 && Math.abs(s.points[0].y - py) <= 1, JSON.stringify(s.points));
+  const hit = s.points[0];
+  assert.equal(s.selected_candidate, 2, 'best predicted IoU (0.95) is multimask output 2');
+  const r = RADII[2] / scale;  // disc radius in image pixels
+  await page.mouse.move(5, 795);
+  await page.waitForTimeout(200);
+  const shown = decodePng(await browser.shot(page, 'geometry-prompt'));
+  // inside the disc (0.8 r) the overlay tints the photo; outside (1.2 r) it does not
+  for (const [dx, dy] of [[1, 0], [-1, 0], [0, 1], [0, -1], [0.7, 0.7], [-0.7, -0.7]]) {
+    const inside = imageToPage(s, px + dx * 0.8 * r, py + dy * 0.8 * r);
+    const outside = imageToPage(s, px + dx * 1.2 * r, py + dy * 1.2 * r);
+    assert.ok(pixelDiff(plain, shown, inside.x, inside.y) > 30, `no overlay at 0.8 r towards ${dx},${dy}`);
+    assert.ok(pixelDiff(plain, shown, outside.x, outside.y) < 10, `overlay at 1.2 r towards ${dx},${dy}`);
+  }
+
+  await page.keyboard.press('Enter');
+  s = await waitState(page, (t) => t.annotations.length === 1, { what: 'accepted' });
+  const coco = JSON.parse(await page.evaluate(() => window.samAnnotator.exportCoco({ rle: true })));
+  const m = decodeRle(coco.annotations[0].segmentation.counts, H, W);
+  const c = centroid(m, W, H);
+  // the decoder's disc is centred on the point's coordinates in the 1024 frame, i.e. on the
+  // corner between pixels hit.x - 1 and hit.x: pixel-index centroid hit - 0.5
+  assert.ok(Math.abs(c.x - (hit.x - 0.5)) < 0.25 && Math.abs(c.y - (hit.y - 0.5)) < 0.25,
+    `mask centroid ${c.x},${c.y} not at the click ${hit.x},${hit.y}`);
+  const expectedArea = Math.PI * r * r;
+  assert.ok(Math.abs(m.area - expectedArea) / expectedArea < 0.03, `area ${m.area} vs pi r^2 ${expectedArea}`);
+  assert.equal(m.area, s.annotations[0].area);
+
+  // two points: the single-mask output (radius RADII[0]) is chosen, as the official predictor does
+  await page.mouse.click(at.x, at.y);
+  const second = imageToPage(s, px + 100, py);
+  await page.mouse.click(second.x, second.y, { button: 'right' });
+  s = await waitState(page, (t) => t.points.length === 2 && t.result_kind === 'prompt' && t.selected_output === 0, { what: 'two points' });
+  await page.close();
+});
+
+test('an image wider than GL_MAX_TEXTURE_SIZE is shown downscaled with full-resolution coordinates', async () => {
+  const page = await browser.open(server.url + 'index.html?manifest=/data/manifest.json&decoder=/data/disc_decoder.onnx');
+  await waitReady(page, browser.logs);
+  await waitState(page, (t) => t.image && t.image.loaded && t.restored, { what: 'first image' });
+  const before = (await state(page)).annotations.length;  // the browser profile keeps test 1's autosave
+  await page.keyboard.press('ArrowRight');
+  let s = await waitState(page, (t) => t.image && t.image.index === 1 && t.image.loaded && t.image.embedding_loaded, { what: 'wide image' });
+  assert.deepEqual(s.errors, []);
+  assert.equal(s.image.width, 8400);
+  assert.ok(s.max_texture_size < 8400, `max texture ${s.max_texture_size}: the test needs a wider image`);
+  assert.ok(s.image.texture_width <= s.max_texture_size && s.image.texture_width < s.image.width);
+  // zoom in at the target so one image pixel is several screen pixels, then click it
+  const px = 6000, py = 150;
+  let at = imageToPage(s, px, py);
+  await page.mouse.move(at.x, at.y);
+  for (let i = 0; i < 8; i++) await page.mouse.wheel(0, -300);
+  s = await waitState(page, (t) => t.view.scale > 2, { what: 'zoomed in' });
+  at = imageToPage(s, px, py);
+  await page.mouse.click(at.x, at.y);
+  s = await waitState(page, (t) => t.points.length === 1 && t.result_kind === 'prompt', { what: 'click decode' });
+  assert.deepEqual(s.points[0], { x: px, y: py, label: 1 });
+  await page.keyboard.press('Enter');
+  s = await waitState(page, (t) => t.annotations.length === before + 1, { what: 'accepted' });
+  const coco = JSON.parse(await page.evaluate(() => window.samAnnotator.exportCoco({ rle: true, allImages: false })));
+  assert.equal(coco.annotations.length, 1, 'the current image only');
+  const m = decodeRle(coco.annotations[0].segmentation.counts, 300, 8400);
+  const c = centroid(m, 8400, 300);
+  assert.ok(Math.abs(c.x - px) < 5, `centroid x ${c.x} vs ${px}`);
+  await browser.shot(page, 'geometry-wide');
+  await page.close();
+});
