@@ -35,7 +35,8 @@ async function wait_loaded(page, logs) {
 }
 
 export async function run_app(b, server_url, o) {
-    const q = new URLSearchParams({ manifest: o.manifest, decoder: o.decoder, threads: String(o.threads) });
+    const q = new URLSearchParams({ manifest: o.manifest, threads: String(o.threads) });
+    if (o.decoder) q.set('decoder', o.decoder);  // else the manifest's decoder
     const { context, page, responses, logs } = await b.fresh_page(`${server_url}index.html?${q}`, () => {
         window.addEventListener('mousemove', (e) => { window.__benchInput = e.timeStamp; }, { capture: true, passive: true });
     });
@@ -65,7 +66,8 @@ export async function run_app(b, server_url, o) {
                 });
             });
             await page.mouse.move(c.x, c.y);
-            const t = await page.evaluate(() => window.__next);
+            const t = await page.evaluate(() => Promise.race([window.__next, new Promise((r) => setTimeout(() => r(null), 60000))]));
+            if (!t) throw new Error(`no mask frame within 60 s of the mouse move to image (${p.x}, ${p.y})\n${logs.slice(-20).join('\n')}`);
             const row = {
                 click_to_mask_ms: t.t_after - t.t_input, to_mask_frame_ms: t.t_frame - t.t_input,
                 decode_ms: t.decode_ms, round_trip_ms: t.round_trip_ms, result_to_frame_ms: t.t_frame - t.t_result,

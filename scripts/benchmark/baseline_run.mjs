@@ -31,7 +31,8 @@ export async function run_baseline(b, server_url, o) {
             const c = await page.evaluate(([x, y]) => window.baseline.client_point(x, y), [p.x, p.y]);
             await page.evaluate(() => { window.__next = window.baseline.arm(); });
             await page.mouse.move(c.x, c.y);
-            const t = await page.evaluate(() => window.__next);
+            const t = await page.evaluate(() => Promise.race([window.__next, new Promise((r) => setTimeout(() => r(null), 60000))]));
+            if (!t) throw new Error(`baseline: no mask within 60 s of the mouse move to image (${p.x}, ${p.y})\n${logs.slice(-20).join('\n')}`);
             if (i === 0) first_mask_ms = t.t_shown;  // performance.now() counts from navigation start
             if (i >= o.warmups) samples.push({ ...t, x: p.x, y: p.y });
         }

@@ -13,7 +13,7 @@ const ARGS = [
 export const VIEWPORT = { width: 1280, height: 800 };
 
 export function chromium_version() {
-    try { return execFileSync(CHROMIUM, ['--version'], { encoding: 'utf8' }).trim(); } catch { return 'unknown'; }
+    try { return execFileSync(CHROMIUM, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { return 'unknown'; }
 }
 
 export async function launch_browser() {

@@ -6,7 +6,8 @@
 //   `masks` output) -> every logit > 0 becomes a blue RGBA pixel in an ImageData ->
 //   putImageData on a canvas -> canvas.toDataURL() (PNG) -> new Image -> shown as an
 //   <img> over the photo.
-// "Mask drawn" = the mask <img> decoded and set, then the next animation frame.
+// "Mask drawn" = the mask <img> decoded and set, the frame that paints it, and the next
+// animation frame (by then that frame has been produced; ours is timed the same way).
 // window.baseline = { ready, arm() -> Promise<timing of the next mask drawn>, info }.
 const params = new URLSearchParams(location.search);
 const threads = Number(params.get('threads') || 1);
@@ -121,10 +122,11 @@ async function load() {
     maskEl.src = maskImg.src;
     maskEl.hidden = false;
     await maskEl.decode();
-    const t3 = await next_frame();
+    const t3 = await next_frame();  // the frame that paints the mask starts
+    const t4 = await next_frame();  // ... and has been produced
     const timing = {
-      click_to_mask_ms: t3 - t_event, decode_ms: t1 - t0, to_image_ms: t2 - t1, show_ms: t3 - t2,
-      handler_delay_ms: t0 - t_event, mask_w: output.dims[3], mask_h: output.dims[2], t_shown: t3,
+      click_to_mask_ms: t4 - t_event, to_mask_frame_ms: t3 - t_event, decode_ms: t1 - t0, to_image_ms: t2 - t1,
+      show_ms: t4 - t2, handler_delay_ms: t0 - t_event, mask_w: output.dims[3], mask_h: output.dims[2], t_shown: t4,
     };
     if (armed) { armed.resolve(timing); armed = null; }
   }

@@ -1,0 +1,47 @@
+// report.mjs - results.json layout and the markdown table scripts/bench prints.
+//   const md = markdown_table(results)
+const fmt = (v, d = 0) => (v === null || v === undefined || Number.isNaN(v) ? 'n/a' : Number(v).toFixed(d));
+const mb = (b) => (b ? (b / 1e6).toFixed(2) + ' MB' : 'n/a');
+const row = (label, s, extra = '') => `| ${label} | ${fmt(s?.p50)} | ${fmt(s?.p95)} | ${fmt(s?.min)} | ${fmt(s?.max)} | ${extra} |`;
+
+export function markdown_table(r) {
+    const L = [];
+    L.push(`Machine: ${r.machine.cpu_model}, ${r.machine.cpus} cores, ${(r.machine.total_mem_bytes / 2 ** 30).toFixed(0)} GiB; ` +
+        `${r.machine.chromium}; load average ${r.machine.load_before.map((v) => v.toFixed(1)).join('/')} before, ` +
+        `${r.machine.load_after.map((v) => v.toFixed(1)).join('/')} after; ${r.date}.`);
+    L.push(`Image ${r.settings.image.width}x${r.settings.image.height}, decoder ${r.settings.decoder_params} parameters, ` +
+        `${r.settings.warmups} warm-ups + ${r.settings.prompts} hover prompts per row.`);
+    L.push('');
+    L.push('| click-to-mask (ms) | p50 | p95 | min | max | notes |');
+    L.push('| --- | ---: | ---: | ---: | ---: | --- |');
+    for (const t of r.settings.threads) {
+        const b = r.baseline[`threads_${t}`], o = r.ours_interactive[`threads_${t}`];
+        if (b) L.push(row(`baseline (official demo pipeline), ${t} thread${t > 1 ? 's' : ''}`, b.click_to_mask_ms,
+            `decode p50 ${fmt(b.decode_ms?.p50)}, mask->PNG ${fmt(b.to_image_ms?.p50)}, show ${fmt(b.show_ms?.p50)}`));
+        if (o) L.push(row(`ours, interactive, ${t} thread${t > 1 ? 's' : ''}`, o.click_to_mask_ms,
+            `decode p50 ${fmt(o.decode_ms?.p50)}; ratio ours/baseline p50 ${fmt(o.ratio_p50, 2)}`));
+    }
+    const acc = r.ours_accept;
+    if (acc.browser) L.push(row('ours, accept (Enter -> annotation shown, wasm)', acc.browser, `${acc.browser.n} accepts`));
+    if (acc.browser_error) L.push(`| ours, accept in the browser | | | | | not measured: ${acc.browser_error} |`);
+    for (const [k, v] of Object.entries(acc.native || {})) {
+        L.push(`| ours, accept in C++ (native): ${k} mask | ${fmt(v.accept_total_ms, 1)} | | | | upsample ${fmt(v.postprocess_to_mask_ms, 1)} + RLE ${fmt(v.mask_to_rle_ms, 1)} + polygons ${fmt(v.mask_to_polygons_ms, 1)} (official float path: ${fmt(v.postprocess_masks_float_ms, 1)}) |`);
+    }
+    L.push('');
+    L.push(`Headline: ours interactive p50 / baseline p50 at 1 thread = **${fmt(r.ratio_click_to_mask_p50, 2)}** (target <= 0.4).`);
+    L.push('');
+    L.push('| load | ours | baseline |');
+    L.push('| --- | ---: | ---: |');
+    const lo = r.load.ours, lb = r.load.baseline;
+    L.push(`| app wasm + js (+ page) | ${mb(lo.bytes.app)} | ${mb(lb.bytes.page)} |`);
+    L.push(`| ONNX Runtime Web files | ${mb(lo.bytes.ort)} | ${mb(lb.bytes.ort)} |`);
+    L.push(`| decoder | ${mb(lo.bytes.decoder)} | ${mb(lb.bytes.decoder)} |`);
+    L.push(`| navigation -> first mask (ms, 1 thread, cold cache) | ${fmt(lo.first_mask_ms)} | ${fmt(lb.first_mask_ms)} |`);
+    if (r.server && r.server.length) {
+        L.push('');
+        L.push('| server side (onnxruntime-node) | figure |');
+        L.push('| --- | --- |');
+        for (const s of r.server) L.push(`| ${s.what} | ${s.figure} |`);
+    }
+    return L.join('\n');
+}
