@@ -7,7 +7,7 @@
 // page is timed to the same point (the frame after the one that paints its mask).
 // r: {threads, info, first_mask_ms, bytes {app, ort, decoder}, samples [...], after}
 // (after: what o.after(page, state) returned, run on the same page at the end)
-import { bytes_by } from './browser.mjs';
+import { bytes_by, idle_cpu_percent } from './browser.mjs';
 
 export function classify_url(url) {
     const p = new URL(url).pathname;
@@ -76,12 +76,13 @@ export async function run_app(b, server_url, o) {
             if (i === 0) first_mask_ms = t.t_after;  // performance.now() counts from navigation start
             if (i >= o.warmups) samples.push(row);
         }
+        const idle_cpu_pct = await idle_cpu_percent(page);  // after the prompts, before anything else
         const end = await page.evaluate(() => window.samAnnotator.state());
         const after = o.after ? await o.after(page, end) : null;
         return {
             threads: o.threads, cross_origin_isolated: await page.evaluate(() => self.crossOriginIsolated),
             info: { decoder: end.decoder, image: end.image && { width: end.image.width, height: end.image.height } },
-            first_mask_ms, bytes: bytes_by(responses, classify_url), samples, after,
+            first_mask_ms, idle_cpu_pct, bytes: bytes_by(responses, classify_url), samples, after,
         };
     } finally {
         await context.close();

@@ -3,7 +3,7 @@
 // r: {threads, cross_origin_isolated, info, first_mask_ms (navigation -> first mask drawn),
 //     bytes {ort, decoder, page}, samples [{click_to_mask_ms, decode_ms, to_image_ms, show_ms, ...}]}
 // The first `warmups` prompts are not in samples; the first of them gives first_mask_ms.
-import { bytes_by } from './browser.mjs';
+import { bytes_by, idle_cpu_percent } from './browser.mjs';
 
 export function classify_url(url) {
     const p = new URL(url).pathname;
@@ -36,8 +36,9 @@ export async function run_baseline(b, server_url, o) {
             if (i === 0) first_mask_ms = t.t_shown;  // performance.now() counts from navigation start
             if (i >= o.warmups) samples.push({ ...t, x: p.x, y: p.y });
         }
+        const idle_cpu_pct = await idle_cpu_percent(page);  // after the prompts, before anything else
         return {
-            threads: o.threads, cross_origin_isolated: info.crossOriginIsolated, info, first_mask_ms,
+            threads: o.threads, cross_origin_isolated: info.crossOriginIsolated, info, first_mask_ms, idle_cpu_pct,
             bytes: bytes_by(responses, classify_url), samples,
         };
     } finally {

@@ -115,8 +115,8 @@ async function main() {
             results.raw[`baseline_${key}`] = rb.samples;
             results.raw[`ours_${key}`] = ro.samples;
             if (threads === o.threads[0]) {
-                results.load.ours = { bytes: ro.bytes, first_mask_ms: ro.first_mask_ms && Math.round(ro.first_mask_ms) };
-                results.load.baseline = { bytes: rb.bytes, first_mask_ms: rb.first_mask_ms && Math.round(rb.first_mask_ms) };
+                results.load.ours = { bytes: ro.bytes, first_mask_ms: ro.first_mask_ms && Math.round(ro.first_mask_ms), idle_cpu_pct: ro.idle_cpu_pct };
+                results.load.baseline = { bytes: rb.bytes, first_mask_ms: rb.first_mask_ms && Math.round(rb.first_mask_ms), idle_cpu_pct: rb.idle_cpu_pct };
                 if (ro.after) {
                     if (ro.after.samples.length) results.ours_accept.browser = summarize(ro.after.samples);
                     if (ro.after.error) results.ours_accept.browser_error = ro.after.error;

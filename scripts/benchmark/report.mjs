@@ -37,6 +37,7 @@ export function markdown_table(r) {
     L.push(`| ONNX Runtime Web files | ${mb(lo.bytes.ort)} | ${mb(lb.bytes.ort)} |`);
     L.push(`| decoder | ${mb(lo.bytes.decoder)} | ${mb(lb.bytes.decoder)} |`);
     L.push(`| navigation -> first mask (ms, 1 thread, cold cache) | ${fmt(lo.first_mask_ms)} | ${fmt(lb.first_mask_ms)} |`);
+    L.push(`| browser CPU while the page is idle (% of one core) | ${fmt(lo.idle_cpu_pct)} | ${fmt(lb.idle_cpu_pct)} |`);
     if (r.server && r.server.length) {
         L.push('');
         L.push('| server side (onnxruntime-node) | figure |');
