@@ -51,6 +51,7 @@ function parse_args(argv) {
 // Other modes live in their own modules, each with main(argv) -> exit code;
 // add one line here per mode (e.g. --everything -> everything.mjs, --boxes -> boxes.mjs).
 const MODES = {
+    '--everything': './everything.mjs',
 };
 
 async function main() {
