@@ -13,9 +13,9 @@ After each export onnxruntime runs it on seeded random inputs and the max
 |diff| against PyTorch is printed; above tolerance the export fails.
 """
 import argparse
-import io
 import os
 import sys
+import tempfile
 import warnings
 from typing import Dict, List, Optional, Sequence
 
@@ -36,15 +36,18 @@ class ExportError(RuntimeError):
 
 def _to_onnx(module: torch.nn.Module, args: Sequence[torch.Tensor], input_names: List[str],
              output_names: List[str], dynamic_axes: Dict, opset: int) -> onnx.ModelProto:
-    buf = io.BytesIO()
-    with warnings.catch_warnings():
-        # The traced int() of orig_im_size and GELU-without-approximation warn; both are intended.
-        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
-        warnings.filterwarnings("ignore", category=UserWarning)
-        torch.onnx.export(module, tuple(args), buf, export_params=True, verbose=False, opset_version=opset,
-                          do_constant_folding=True, input_names=input_names, output_names=output_names,
-                          dynamic_axes=dynamic_axes)
-    return onnx.load_from_string(buf.getvalue())
+    # Through a file, not a BytesIO: above protobuf's 2 GB (ViT-H) torch can only
+    # write the weights as external data next to a file path. onnx.load reads them back.
+    with tempfile.TemporaryDirectory(prefix="sam_export_") as tmp:
+        path = os.path.join(tmp, "model.onnx")
+        with warnings.catch_warnings():
+            # The traced int() of orig_im_size and GELU-without-approximation warn; both are intended.
+            warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+            warnings.filterwarnings("ignore", category=UserWarning)
+            torch.onnx.export(module, tuple(args), path, export_params=True, verbose=False, opset_version=opset,
+                              do_constant_folding=True, input_names=input_names, output_names=output_names,
+                              dynamic_axes=dynamic_axes)
+        return onnx.load(path)
 
 
 def _make_reproducible(model: onnx.ModelProto) -> None:
@@ -105,7 +108,10 @@ def store_weights_fp16(model: onnx.ModelProto) -> int:
 
 def _save(model: onnx.ModelProto, path: str) -> None:
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    if model.ByteSize() < 2_000_000_000:
+    # From the shapes, not ByteSize(): protobuf's own size fields are 32-bit.
+    weight_bytes = sum(int(np.prod(t.dims, dtype=np.int64)) * (2 if t.data_type == onnx.TensorProto.FLOAT16 else 4)
+                       for t in model.graph.initializer)
+    if weight_bytes < 1_800_000_000:
         onnx.save(model, path)
     else:  # ViT-H: protobuf cannot hold 2.5 GB; weights go next to the graph
         onnx.save(model, path, save_as_external_data=True, all_tensors_to_one_file=True,
