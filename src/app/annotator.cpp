@@ -3,6 +3,7 @@
 #include <GLFW/glfw3.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -146,8 +147,25 @@ void poll_decoder(annotator &app) {
 
 // COCO file_name of a manifest image: its path inside images/ ("images/a/b.jpg" -> "a/b.jpg").
 std::string coco_file_name(const manifest_image &im) {
-    const std::string prefix = "images/";
-    return im.file.compare(0, prefix.size(), prefix) == 0 ? im.file.substr(prefix.size()) : im.file;
+    for (const std::string prefix : {"images/", "local:"})
+        if (im.file.compare(0, prefix.size(), prefix) == 0) return im.file.substr(prefix.size());
+    return im.file;
+}
+
+bool is_local(const std::string &url) { return url.compare(0, 6, "local:") == 0; }
+
+// A dataset path as a URL: local files by their "local:" name, the rest against the manifest.
+std::string resource_url(const annotator &app, const std::string &relative) {
+    return is_local(relative) ? relative : url_resolve(app.manifest_url, relative);
+}
+
+// platform_fetch, or the bytes of a local file.
+void load_resource(annotator &app, const std::string &url, fetch_callback done) {
+    if (!is_local(url)) return platform_fetch(url, std::move(done));
+    auto it = app.local_files.find(url);
+    if (it == app.local_files.end()) return done(status::failure(url.substr(6) + ": not opened"), {});
+    std::vector<uint8_t> copy = it->second;
+    done(status::success(), std::move(copy));
 }
 
 // A fresh document holding the manifest's images (not undoable: they are the dataset).
@@ -329,7 +347,10 @@ void update_prompt_colour(annotator &app) {
 }
 
 void start_decoder_load(annotator &app) {
-    std::string url = !app.decoder_url.empty() ? app.decoder_url : url_resolve(app.manifest_url, app.dataset.decoder);
+    std::string url = !app.decoder_url.empty() ? app.decoder_url
+                      : !app.dataset.decoder.empty() ? url_resolve(app.manifest_url, app.dataset.decoder)
+                      : !app.decoder_loaded_url.empty() ? app.decoder_loaded_url  // local files: keep the one we have
+                                                        : "decoder.onnx";  // beside index.html
     if (url == app.decoder_loaded_url) return;
     app.decoder_loaded_url = url;
     app.dec->load(url);
@@ -391,7 +412,7 @@ void annotator_open_image(annotator &app, int index) {
     app.hover_x = app.hover_y = -1;
     canvas_renderer_set_logits(app.renderer, nullptr);
     const manifest_image entry = app.dataset.images[index];
-    platform_fetch(url_resolve(app.manifest_url, entry.file),
+    load_resource(app, resource_url(app, entry.file),
                    [&app, generation, entry](const status &st, std::vector<uint8_t> &&bytes) {
                        if (generation != app.load_generation) return;
                        if (!st) return add_image_error(app, st.message);
@@ -408,7 +429,7 @@ void annotator_open_image(annotator &app, int index) {
                        app.image_ready = true;
                        app.fit_pending = true;
                    });
-    platform_fetch(url_resolve(app.manifest_url, entry.embedding),
+    load_resource(app, resource_url(app, entry.embedding),
                    [&app, generation, entry](const status &st, std::vector<uint8_t> &&bytes) {
                        if (generation != app.load_generation) return;
                        if (!st) return add_image_error(app, st.message);
@@ -419,6 +440,65 @@ void annotator_open_image(annotator &app, int index) {
                        app.request_kinds.clear();
                        app.embedding_ready = true;
                    });
+}
+
+namespace {
+
+bool ends_with(std::string s, const std::string &suffix) {
+    for (char &c : s) c = (char)std::tolower((unsigned char)c);
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// The newest image + embedding pair as a one-image dataset.
+void open_local_pair(annotator &app) {
+    const std::string image_url = "local:" + app.local_image, npy_url = "local:" + app.local_embedding;
+    const std::vector<uint8_t> &bytes = app.local_files[image_url];
+    image_u8 img;
+    status st = decode_image(bytes.data(), bytes.size(), app.local_image, img);
+    if (!st) return add_error(app, st.message);
+    app.errors.clear();
+    app.dataset = manifest{};
+    app.dataset.version = 1;
+    app.dataset.model_id = "local files";
+    app.dataset.images.push_back(manifest_image{1, image_url, img.width, img.height, "", npy_url, ""});
+    app.manifest_url = "local:";
+    app.manifest_loaded = true;
+    app.current = -1;
+    reset_document(app);
+    // the same picture opened again finds its autosave
+    app.storage_key = "local:" + app.local_image + ":" + std::to_string(bytes.size());
+    app.server_dataset.clear();
+    start_restore(app);
+    start_decoder_load(app);
+    annotator_open_image(app, 0);
+}
+
+}  // namespace
+
+void annotator_add_local_file(annotator &app, const std::string &name, std::vector<uint8_t> bytes) {
+    if (ends_with(name, ".json")) {
+        if (!app.restore_done) return add_error(app, name + ": open a dataset or an image before importing COCO");
+        coco_import_options opt;
+        opt.add_unknown_images = false;
+        opt.match_base_name = true;
+        coco_import_report rep;
+        status st = coco_import(std::string(bytes.begin(), bytes.end()), name, app.doc, rep, opt);
+        if (!st) return add_error(app, st.message);
+        ensure_category(app);
+        app.notices.push_back("Imported " + std::to_string(rep.annotations_added) + " annotations from " + name +
+                              (rep.annotations_skipped ? " (" + std::to_string(rep.annotations_skipped) +
+                                                             " on images not open here skipped)"
+                                                       : ""));
+        return;
+    }
+    bool npy = ends_with(name, ".npy");
+    app.local_files["local:" + name] = std::move(bytes);
+    (npy ? app.local_embedding : app.local_image) = name;
+    if (!app.local_image.empty() && !app.local_embedding.empty() &&
+        app.local_files.count("local:" + app.local_image) && app.local_files.count("local:" + app.local_embedding))
+        open_local_pair(app);
+    else
+        app.notices.push_back(npy ? "Now open or drop the image of " + name : "Now open or drop the .npy embedding of " + name);
 }
 
 void annotator_mouse_button(annotator &app, int button, int action, double x, double y) {
@@ -541,8 +621,14 @@ void panel_images(annotator &app, float x, float y, float w, float h) {
     ImGui::SetNextWindowPos(ImVec2(x, y));
     ImGui::SetNextWindowSize(ImVec2(w, h));
     ImGui::Begin("Images", nullptr, kPanelFlags);
+    bool open = ImGui::Button("Open files...");
+    note_rect(app, "open_files");
+    if (open) platform_open_files();
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("an image + its .npy embedding, or a COCO .json to import (or drop them on the page)");
     if (app.manifest_url.empty()) {
-        ImGui::TextWrapped("No dataset. Open index.html?manifest=<url of manifest.json>.");
+        ImGui::TextWrapped("No dataset. Open index.html?manifest=<url of manifest.json>, or open (or drop) an "
+                           "image and its .npy embedding.");
     } else if (!app.manifest_loaded) {
         ImGui::TextUnformatted("Loading manifest...");
     } else {
@@ -986,6 +1072,22 @@ void help_window(annotator &app, float w, float h) {
     ImGui::End();
 }
 
+// The empty canvas says how to start.
+void open_files_screen(annotator &app) {
+    if (!app.manifest_url.empty() || app.manifest_loaded) return;
+    ImGui::SetNextWindowPos(ImVec2(app.area.x + app.area.w * 0.5f, app.area.y + app.area.h * 0.45f), ImGuiCond_Always,
+                            ImVec2(0.5f, 0.5f));
+    ImGui::SetNextWindowSize(ImVec2(std::min(460.0f, app.area.w - 20), 0));
+    ImGui::Begin("Open", nullptr, kPanelFlags | ImGuiWindowFlags_NoTitleBar);
+    ImGui::TextWrapped("Drop an image and its embedding (.npy, written by scripts/embed) on this page, or");
+    bool open = ImGui::Button("Open files...");
+    note_rect(app, "open_files_screen");
+    if (open) platform_open_files();
+    ImGui::TextWrapped("A dataset opens with index.html?manifest=<url of manifest.json>. The decoder is "
+                       "?decoder=<url>, else decoder.onnx beside this page.");
+    ImGui::End();
+}
+
 // Every error in full, over the top of the canvas, until dismissed.
 void errors_window(annotator &app) {
     if (app.errors.empty() && app.image_errors.empty()) return;
@@ -1094,6 +1196,7 @@ void annotator_frame(annotator &app, int fb_w, int fb_h) {
     panel_images(app, 0, 0, left_w, h - kStatusBarH);
     panel_candidates(app, w - right_w, 0, right_w, h - kStatusBarH);
     status_bar(app, w, h);
+    open_files_screen(app);
     help_window(app, w, h);
     server_conflict_window(app, w);
     errors_window(app);

@@ -126,6 +126,10 @@ struct annotator {
     double server_conflict_version = -1;
     std::string server_error;
 
+    // ---- local files (opened with the file dialog or dropped on the page) ----
+    std::map<std::string, std::vector<uint8_t>> local_files;  // "local:<name>" -> bytes
+    std::string local_image, local_embedding;                 // names of the newest pair
+
     bool ui_ready() const;
 };
 
@@ -144,6 +148,11 @@ void annotator_key_pressed(annotator &app, int glfw_key, int mods);
 // Records a mouse button event's position (GLFW button, GLFW_PRESS/RELEASE,
 // canvas pixels); releases are handled at that position.
 void annotator_mouse_button(annotator &app, int button, int action, double x, double y);
+
+// A file the user opened or dropped: an image and a .npy embedding (in any
+// order) open as a one-image session; a .json is imported as COCO (images
+// matched by file name).
+void annotator_add_local_file(annotator &app, const std::string &name, std::vector<uint8_t> bytes);
 
 // Tool actions, also reachable from keyboard shortcuts.
 void annotator_open_image(annotator &app, int index);

@@ -30,6 +30,10 @@ void platform_http(const http_request &r, http_callback done);
 // `url` resolved against the page's URL ("manifest.json" -> "http://host/manifest.json").
 std::string platform_absolute_url(const std::string &url);
 
+// Shows the browser's file dialog; chosen (or dropped) files arrive through
+// annotator_add_local_file.
+void platform_open_files();
+
 // Offers `text` as a file download named `file_name`.
 void platform_download(const std::string &file_name, const std::string &text, const std::string &mime);
 

@@ -1,6 +1,8 @@
 // static_server.mjs - a minimal static file server for the browser tests:
 // 127.0.0.1, a free port, cross-origin isolation headers (COOP/COEP, so ONNX
-// Runtime Web may use threads) and several roots: mounts = { '/': dir, '/data/': dir2 }.
+// Runtime Web may use threads) and several roots: mounts = { '/': dir, '/data/': dir2 };
+// a mount's value may be a list of folders, searched in order (an overlay, like
+// the offline bundle's dataset files beside the app).
 //   const srv = await startStaticServer({ '/': 'build/wasm/site' });  ... srv.url ... await srv.close();
 import http from 'node:http';
 import fs from 'node:fs';
@@ -18,11 +20,12 @@ export async function startStaticServer(mounts) {
     const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     const mount = entries.find(([prefix]) => urlPath.startsWith(prefix));
     let file = null;
-    if (mount) {
-      const root = path.resolve(mount[1]);
-      file = path.resolve(root, '.' + path.sep + urlPath.slice(mount[0].length));
-      if (!file.startsWith(root)) file = null;
-      else if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, 'index.html');
+    for (const dir of mount ? [mount[1]].flat() : []) {
+      const root = path.resolve(dir);
+      let f = path.resolve(root, '.' + path.sep + urlPath.slice(mount[0].length));
+      if (!f.startsWith(root)) continue;
+      if (fs.existsSync(f) && fs.statSync(f).isDirectory()) f = path.join(f, 'index.html');
+      if (fs.existsSync(f)) { file = f; break; }
     }
     const headers = {
       'Cross-Origin-Opener-Policy': 'same-origin',

@@ -6,6 +6,7 @@
 #include <emscripten.h>
 
 #include <string>
+#include <vector>
 
 #include "app/annotator.h"
 #include "platform/web/web_platform.h"
@@ -30,6 +31,12 @@ EMSCRIPTEN_KEEPALIVE const char *sam_export_coco_with(int rle, int all_images) {
     static std::string s;
     s = sam::annotator_export_coco(sam::annotator_instance(), rle != 0, all_images != 0);
     return s.c_str();
+}
+
+// A file chosen in the dialog or dropped on the page (bytes owned by the caller).
+EMSCRIPTEN_KEEPALIVE void sam_on_local_file(const char *name, const uint8_t *bytes, int size) {
+    sam::annotator_add_local_file(sam::annotator_instance(), name,
+                                  std::vector<uint8_t>(bytes, bytes + (size > 0 ? size : 0)));
 }
 
 EMSCRIPTEN_KEEPALIVE void sam_on_fetch_done(int id, const uint8_t *bytes, int size, const char *error) {

@@ -73,6 +73,39 @@ EM_JS(void, sam_js_mask_frame_drawn, (double request_id, double input_ms, double
     }
 });
 
+// A hidden <input type=file id=sam-file-input> for the dialog, and drops on
+// the page; each file's bytes go to sam_on_local_file.
+EM_JS(void, sam_js_install_files, (), {
+    const send = async (files) => {
+        for (const f of files) {
+            const bytes = new Uint8Array(await f.arrayBuffer());
+            const p = _malloc(Math.max(1, bytes.length));
+            HEAPU8.set(bytes, p);
+            const n = lengthBytesUTF8(f.name) + 1;
+            const name = _malloc(n);
+            stringToUTF8(f.name, name, n);
+            Module._sam_on_local_file(name, p, bytes.length);
+            _free(name);
+            _free(p);
+        }
+    };
+    const input = document.createElement('input');
+    input.type = 'file';
+    input.id = 'sam-file-input';
+    input.multiple = true;
+    input.accept = 'image/*,.npy,.json';
+    input.style.display = 'none';
+    input.addEventListener('change', () => { send(Array.from(input.files)).then(() => { input.value = ""; }); });
+    document.body.appendChild(input);
+    window.addEventListener('dragover', (e) => { e.preventDefault(); });
+    window.addEventListener('drop', (e) => {
+        e.preventDefault();
+        if (e.dataTransfer && e.dataTransfer.files) send(Array.from(e.dataTransfer.files));
+    });
+});
+
+EM_JS(void, sam_js_open_files, (), { document.getElementById('sam-file-input').click(); });
+
 EM_JS(void, sam_js_http, (int id, const char *method, const char *url, const char *body, const char *if_match,
                           const char *content_type), {
     const m = UTF8ToString(method), u = UTF8ToString(url), b = UTF8ToString(body);
@@ -210,7 +243,12 @@ void web_store_got(int id, int found, const char *text, double number) {
     cb(found != 0, text ? text : "", number);
 }
 
-void web_install_input_clock() { sam_js_install_input_clock(); }
+void web_install_input_clock() {
+    sam_js_install_input_clock();
+    sam_js_install_files();
+}
+
+void platform_open_files() { sam_js_open_files(); }
 
 double platform_last_input_ms() { return sam_js_last_input_ms(); }
 

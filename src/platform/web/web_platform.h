@@ -9,7 +9,8 @@
 
 namespace sam {
 
-// Starts recording the newest input event's timestamp (platform_last_input_ms).
+// Starts recording the newest input event's timestamp (platform_last_input_ms)
+// and accepting files from the file dialog and drops on the page.
 void web_install_input_clock();
 
 // Value of ?name=... in the page URL ("" when absent).
