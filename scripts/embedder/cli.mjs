@@ -52,6 +52,7 @@ function parse_args(argv) {
 // add one line here per mode (e.g. --everything -> everything.mjs, --boxes -> boxes.mjs).
 const MODES = {
     '--everything': './everything.mjs',
+    '--boxes': './boxes.mjs',
 };
 
 async function main() {

@@ -17,8 +17,28 @@
 //   {"cmd":"box_mask","height":H,"width":W,"channels":K,"bytes":N} + payload (n = 1)
 //       -> {"segmentation":{"size":[H,W],"counts":S},"area":A,"bbox":[x,y,w,h],"predicted_iou":q}
 //          using mask 0 (SamPredictor.predict(box=..., multimask_output=False)).
+// Detector boxes to a COCO file (scripts/embed --boxes), a session of three requests:
+//   {"cmd":"boxes_load","format":"coco"|"yolo","path":FILE_OR_DIR,"classes":FILE|null,
+//    "images":[{"id","file","width","height"} from manifest.json]}
+//       -> {"jobs":[{"image_id","boxes":[{"index","point_coords":[x0,y0,x1,y1] (1024 frame)}]}],
+//           "problems":[...],"unmatched":[detector image names not in the manifest],"boxes":N}
+//       COCO boxes match manifest files by file_name (or its last path part); detection
+//       results by image_id; YOLO DIR/<stem>.txt by the image's stem (classes: FILE, else
+//       DIR/classes.txt or DIR/obj.names when present).
+//   {"cmd":"boxes_mask","index":k,"channels":K,"bytes":N} + payload (as box_mask)
+//       -> {"area":A,"empty":bool,"tiny":bool}: mask 0 becomes a machine annotation with the
+//          detector's category and score (its predicted IoU when the detector gave none).
+//   {"cmd":"boxes_write","path":OUT,"segmentation":"polygons"|"rle"}
+//       -> writes the COCO file (OUT.tmp + rename) -> {"annotations":n,"empty":[..],"tiny":[..]}
+//   Empty masks are left out of the file; tiny ones (< 5% of their box, or < 16 pixels)
+//   are kept; both are listed as {"image","bbox","category","area"}.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -29,7 +49,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/annotation_document.h"
 #include "core/automatic_mask_generator.h"
+#include "core/box_prompts.h"
+#include "core/coco_json.h"
 #include "core/mask_postprocess.h"
 #include "core/resize_longest_side.h"
 #include "core/rle.h"
@@ -105,6 +128,13 @@ json params_json(const sam::amg_params &p) {
                 {"mask_threshold", p.mask_threshold},
                 {"stability_score_on_low_res", p.stability_score_on_low_res},
                 {"output_mode", "coco_rle"}};
+}
+
+// A string member, "" when absent or not a string (json::value() would abort on a wrong
+// type here: the tools are built without exceptions).
+std::string str_field(const json &o, const char *key) {
+    auto it = o.find(key);
+    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 bool get_size(const json &req, int &h, int &w) {
@@ -230,6 +260,247 @@ struct session {
         return json{{"ok", true}, {"segmentation", rle_json(r)}, {"area", sam::rle_area(r)},
                     {"bbox", xywh(sam::rle_to_bbox(r))}, {"predicted_iou", data[0]}};
     }
+
+    // ---- detector boxes -> COCO ---------------------------------------------------------
+    struct pending_box {
+        int64_t image_id;  // document (= manifest) id
+        sam::detector_box box;
+    };
+    std::unique_ptr<sam::annotation_document> doc;
+    std::vector<pending_box> pending;
+    json empty_list, tiny_list;
+
+    static bool read_text(const std::string &path, std::string &out) {
+        std::ifstream f(path, std::ios::binary);
+        if (!f) return false;
+        out.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+        return !f.bad();
+    }
+    static std::string last_part(const std::string &p) {
+        const size_t k = p.find_last_of("/\\");
+        return k == std::string::npos ? p : p.substr(k + 1);
+    }
+    static std::string stem(const std::string &p) {
+        std::string b = last_part(p);
+        const size_t dot = b.find_last_of('.');
+        return dot == std::string::npos || dot == 0 ? b : b.substr(0, dot);
+    }
+
+    json fail(const std::string &m) { return json{{"ok", false}, {"error", m}}; }
+
+    json boxes_load(const json &req) {
+        const std::string format = str_field(req, "format"), path = str_field(req, "path");
+        if ((format != "coco" && format != "yolo") || path.empty())
+            return fail("boxes_load: needs \"format\": \"coco\" or \"yolo\" and a \"path\"");
+        if (!req.contains("images") || !req["images"].is_array()) return fail("boxes_load: needs the manifest \"images\"");
+        doc.reset(new sam::annotation_document());
+        pending.clear();
+        empty_list = json::array();
+        tiny_list = json::array();
+        std::map<std::string, int64_t> by_file, by_last;
+        std::map<std::string, std::vector<int64_t>> by_stem;
+        std::map<int64_t, const sam::doc_image *> sizes;
+        for (const json &im : req["images"]) {
+            sam::doc_image d;
+            if (!im.is_object() || !im.contains("id") || !im["id"].is_number_integer() || !im.contains("file") ||
+                !im["file"].is_string() || !im.contains("width") || !im["width"].is_number_integer() ||
+                !im.contains("height") || !im["height"].is_number_integer())
+                return fail("boxes_load: each image needs id, file, width, height");
+            d.id = im["id"].get<int64_t>();
+            d.file_name = im["file"].get<std::string>();
+            d.width = im["width"].get<int>();
+            d.height = im["height"].get<int>();
+            sam::status st = doc->add_image(d);
+            if (!st) return fail("boxes_load: " + st.message);
+            by_file[d.file_name] = d.id;
+            by_last[last_part(d.file_name)] = d.id;
+            by_stem[stem(d.file_name)].push_back(d.id);
+        }
+        for (const sam::doc_image &im : doc->images()) sizes[im.id] = &im;
+
+        std::vector<std::string> problems;
+        std::vector<sam::detector_box> boxes;
+        std::vector<sam::detector_category> categories;
+        std::vector<std::string> unmatched;
+        std::vector<int64_t> box_image;  // parallel to boxes: document image id, 0 = unmatched
+        if (format == "coco") {
+            std::string text;
+            if (!read_text(path, text)) return fail(path + ": cannot read");
+            sam::detector_boxes d;
+            sam::status st = sam::parse_coco_boxes(text, path, d, problems);
+            if (!st) return fail(st.message);
+            categories = d.categories;
+            std::map<std::string, bool> missing;
+            for (const sam::detector_box &b : d.boxes) {
+                int64_t id = 0;
+                if (!b.image.empty()) {
+                    auto it = by_file.find(b.image);
+                    auto jt = by_last.find(last_part(b.image));
+                    if (it != by_file.end()) id = it->second;
+                    else if (jt != by_last.end()) id = jt->second;
+                } else if (sizes.count(b.image_id)) {
+                    id = b.image_id;
+                }
+                if (!id) {
+                    std::string name = b.image.empty() ? "image_id " + std::to_string(b.image_id) : b.image;
+                    if (!missing[name]) unmatched.push_back(name);
+                    missing[name] = true;
+                    continue;
+                }
+                boxes.push_back(b);
+                box_image.push_back(id);
+            }
+        } else {
+            std::error_code ec;
+            if (!std::filesystem::is_directory(path, ec)) return fail(path + ": not a folder of YOLO .txt files");
+            std::string classes_path = req.contains("classes") && req["classes"].is_string() ? req["classes"].get<std::string>() : "";
+            for (const char *guess : {"classes.txt", "obj.names"}) {
+                if (!classes_path.empty()) break;
+                std::filesystem::path p = std::filesystem::path(path) / guess;
+                if (std::filesystem::is_regular_file(p, ec)) classes_path = p.string();
+            }
+            std::vector<std::string> classes;
+            if (!classes_path.empty()) {
+                std::string text;
+                if (!read_text(classes_path, text)) return fail(classes_path + ": cannot read the class list");
+                classes = sam::parse_yolo_classes(text);
+                for (size_t k = 0; k < classes.size(); k++)
+                    categories.push_back({(int64_t)k + 1, classes[k].empty() ? "class " + std::to_string(k) : classes[k]});
+            }
+            std::vector<std::filesystem::path> files;
+            for (auto it = std::filesystem::directory_iterator(path, ec); !ec && it != std::filesystem::directory_iterator();
+                 it.increment(ec)) {
+                const std::filesystem::path p = it->path();
+                if (p.extension() == ".txt" && p.filename() != "classes.txt" && it->is_regular_file(ec)) files.push_back(p);
+            }
+            if (ec) return fail(path + ": cannot list: " + ec.message());
+            std::sort(files.begin(), files.end());
+            for (const std::filesystem::path &p : files) {
+                const std::string s = p.stem().string();
+                auto it = by_stem.find(s);
+                if (it == by_stem.end() || it->second.size() != 1) {
+                    unmatched.push_back(p.filename().string() + (it == by_stem.end() ? "" : " (several images share the stem)"));
+                    continue;
+                }
+                const sam::doc_image *im = sizes[it->second[0]];
+                std::string text;
+                if (!read_text(p.string(), text)) {
+                    problems.push_back(p.string() + ": cannot read; skipped");
+                    continue;
+                }
+                const size_t before = boxes.size();
+                sam::parse_yolo_boxes(text, p.string(), im->file_name, im->width, im->height, classes, boxes, problems);
+                box_image.resize(boxes.size(), im->id);
+                (void)before;
+            }
+        }
+
+        // Categories: the detector's ids and names; ids it uses without naming them get one.
+        static const sam::rgb8 palette[] = {{230, 25, 75}, {60, 180, 75},  {255, 225, 25}, {0, 130, 200},
+                                            {245, 130, 48}, {145, 30, 180}, {70, 240, 240}, {240, 50, 230}};
+        for (const sam::detector_category &c : categories) {
+            if (doc->find_category(c.id)) continue;
+            sam::status st = doc->add_category(c.name, palette[doc->categories().size() % 8], nullptr, c.id);
+            if (!st) problems.push_back(path + ": category " + std::to_string(c.id) + ": " + st.message);
+        }
+        json jobs = json::array();
+        std::map<int64_t, size_t> job_of;
+        for (size_t k = 0; k < boxes.size(); k++) {
+            sam::detector_box &b = boxes[k];
+            const sam::doc_image *im = sizes[box_image[k]];
+            if (!sam::clip_box_to_image(b.bbox, im->width, im->height)) {
+                problems.push_back(path + ": a box on " + im->file_name + " lies outside the image; skipped");
+                continue;
+            }
+            if (!doc->find_category(b.category_id)) {
+                sam::status st = doc->add_category("category " + std::to_string(b.category_id),
+                                                   palette[doc->categories().size() % 8], nullptr, b.category_id);
+                if (!st) {
+                    problems.push_back(path + ": category " + std::to_string(b.category_id) + ": " + st.message);
+                    continue;
+                }
+            }
+            double xyxy[4] = {b.bbox[0], b.bbox[1], b.bbox[0] + b.bbox[2], b.bbox[1] + b.bbox[3]};
+            sam::apply_boxes(xyxy, 1, sam::image_shape{im->height, im->width});
+            auto j = job_of.find(im->id);
+            if (j == job_of.end()) {
+                j = job_of.emplace(im->id, jobs.size()).first;
+                jobs.push_back(json{{"image_id", im->id}, {"file", im->file_name}, {"boxes", json::array()}});
+            }
+            jobs[j->second]["boxes"].push_back(
+                json{{"index", pending.size()},
+                     {"point_coords", {(float)xyxy[0], (float)xyxy[1], (float)xyxy[2], (float)xyxy[3]}}});
+            pending.push_back({im->id, b});
+        }
+        return json{{"ok", true}, {"jobs", jobs}, {"problems", problems}, {"unmatched", unmatched},
+                    {"boxes", pending.size()}};
+    }
+
+    json boxes_mask(const json &req, const std::vector<float> &data) {
+        if (!doc) return fail("boxes_mask: no \"boxes_load\" before it");
+        if (!req.contains("index") || !req["index"].is_number_unsigned() || req["index"].get<uint64_t>() >= pending.size())
+            return fail("boxes_mask: index out of range");
+        const pending_box &p = pending[req["index"].get<size_t>()];
+        int64_t channels = 1;
+        if (req.contains("channels")) channels = req["channels"].is_number_integer() ? req["channels"].get<int64_t>() : -1;
+        const size_t plane = (size_t)sam::low_res_mask_size * sam::low_res_mask_size;
+        if (channels < 1 || channels > 16 || data.size() != (size_t)channels * (1 + plane))
+            return fail("boxes_mask: payload must be channels x (1 + 256 x 256) floats, channels 1..16");
+        const sam::doc_image *im = doc->find_image(p.image_id);
+        const sam::image_shape in = sam::get_preprocess_shape(im->height, im->width);
+        sam::annotation a;
+        a.image_id = p.image_id;
+        a.category_id = p.box.category_id;
+        a.mask = sam::mask_to_rle(sam::postprocess_to_mask(data.data() + channels, in.height, in.width, im->height, im->width));
+        a.score = p.box.has_score ? p.box.score : data[0];
+        a.source = sam::annotation_source::machine;
+        a.prompts.has_box = true;
+        a.prompts.box_xyxy[0] = p.box.bbox[0];
+        a.prompts.box_xyxy[1] = p.box.bbox[1];
+        a.prompts.box_xyxy[2] = p.box.bbox[0] + p.box.bbox[2];
+        a.prompts.box_xyxy[3] = p.box.bbox[1] + p.box.bbox[3];
+        const uint64_t area = sam::rle_area(a.mask);
+        const bool empty = area == 0;
+        const bool tiny = !empty && (area < 16 || (double)area < 0.05 * p.box.bbox[2] * p.box.bbox[3]);
+        const sam::doc_category *cat = doc->find_category(p.box.category_id);
+        json item{{"image", im->file_name},
+                  {"bbox", {p.box.bbox[0], p.box.bbox[1], p.box.bbox[2], p.box.bbox[3]}},
+                  {"category", cat ? cat->name : ""},
+                  {"area", area}};
+        if (empty) {
+            empty_list.push_back(item);
+        } else {
+            if (tiny) tiny_list.push_back(item);
+            sam::status st = doc->add_annotation(std::move(a));
+            if (!st) return fail("boxes_mask: " + st.message);
+        }
+        return json{{"ok", true}, {"area", area}, {"empty", empty}, {"tiny", tiny}, {"predicted_iou", data[0]}};
+    }
+
+    json boxes_write(const json &req) {
+        if (!doc) return fail("boxes_write: no \"boxes_load\" before it");
+        const std::string path = str_field(req, "path");
+        if (path.empty()) return fail("boxes_write: needs a \"path\"");
+        sam::coco_export_options opt;
+        const std::string seg = req.contains("segmentation") ? str_field(req, "segmentation") : "polygons";
+        if (seg == "rle") opt.segmentation = sam::coco_segmentation::rle;
+        else if (seg != "polygons") return fail("boxes_write: segmentation must be \"polygons\" or \"rle\"");
+        const std::string text = sam::coco_export(*doc, opt);
+        const std::string tmp = path + ".tmp";
+        {
+            std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+            f << text;
+            f.flush();
+            if (!f) return fail(tmp + ": cannot write");
+        }
+        std::error_code ec;
+        std::filesystem::rename(tmp, path, ec);
+        if (ec) return fail(path + ": cannot rename into place: " + ec.message());
+        json out{{"ok", true}, {"annotations", doc->annotations().size()}, {"empty", empty_list}, {"tiny", tiny_list}};
+        doc.reset();
+        pending.clear();
+        return out;
+    }
 };
 
 // Reads the request's payload ("bytes" raw bytes) into `out`; false when it cannot be
@@ -281,6 +552,9 @@ int main(int argc, char **argv) {
         else if (cmd == "finish") reply = s.finish();
         else if (cmd == "box") reply = s.box(req);
         else if (cmd == "box_mask") reply = s.box_mask(req, s.payload);
+        else if (cmd == "boxes_load") reply = s.boxes_load(req);
+        else if (cmd == "boxes_mask") reply = s.boxes_mask(req, s.payload);
+        else if (cmd == "boxes_write") reply = s.boxes_write(req);
         else reply = json{{"ok", false}, {"error", "unknown cmd \"" + cmd + "\""}};
         std::cout << reply.dump(-1, ' ', false, json::error_handler_t::replace) << std::endl;
     }
