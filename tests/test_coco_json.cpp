@@ -4,6 +4,8 @@
 // name the field.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <functional>
 #include <string>
 
@@ -11,6 +13,7 @@
 
 #include "core/annotation_document.h"
 #include "core/coco_json.h"
+#include "core/polygon.h"
 #include "core/rle.h"
 #include "reference_data.h"
 
@@ -500,4 +503,62 @@ TEST_CASE("coco_json: import into a document with known images (the app's load a
     st = sam::coco_import(file.dump(), "load.json", d2, rep, opt);
     CHECK(st.message.find("load.json: images[1].file_name: ") == 0);
     CHECK(d2.revision() == 1);
+}
+
+TEST_CASE("coco_json: imported polygons rasterise exactly as polygons_to_mask on the whole image") {
+    // The import rasterises only the top-left part of the image the polygons reach; this
+    // must not change a single pixel, also for polygons leaving the image on any side.
+    const int w = 97, h = 61;
+    uint32_t seed = 12345;
+    auto rnd = [&](double lo, double hi) {
+        seed = seed * 1664525u + 1013904223u;
+        return lo + (hi - lo) * (double)(seed >> 8) / (double)(1u << 24);
+    };
+    json coco = {{"images", {{{"id", 1}, {"file_name", "p.png"}, {"width", w}, {"height", h}}}},
+                 {"categories", {{{"id", 1}, {"name", "x"}}}},
+                 {"annotations", json::array()}};
+    std::vector<std::vector<sam::polygon>> expected;
+    for (int i = 0; i < 200; i++) {
+        std::vector<sam::polygon> polys;
+        json seg = json::array();
+        int n_polys = 1 + i % 3;
+        // centres anywhere from a bit outside the image to a bit beyond it, sizes 0.3..40 px
+        for (int k = 0; k < n_polys; k++) {
+            double cx = rnd(-10, w + 10), cy = rnd(-10, h + 10), r = i % 5 == 0 ? rnd(0.3, 2) : rnd(2, 40);
+            int n = 3 + (int)rnd(0, 9);
+            sam::polygon p;
+            json xy = json::array();
+            for (int j = 0; j < n; j++) {
+                double a = 6.283185307179586 * j / n + rnd(0, 0.3);
+                // quantised to 1/4 px as real files are (and as json round-trips floats exactly)
+                double x = std::round((cx + r * std::cos(a)) * 4) / 4, y = std::round((cy + r * std::sin(a)) * 4) / 4;
+                x = std::max(-(double)w, std::min(2.0 * w, x));
+                y = std::max(-(double)h, std::min(2.0 * h, y));
+                p.xy.push_back((float)x);
+                p.xy.push_back((float)y);
+                xy.push_back(x);
+                xy.push_back(y);
+            }
+            polys.push_back(p);
+            seg.push_back(xy);
+        }
+        expected.push_back(polys);
+        coco["annotations"].push_back({{"id", i + 1}, {"image_id", 1}, {"category_id", 1}, {"segmentation", seg}});
+    }
+    sam::annotation_document d;
+    sam::coco_import_report rep;
+    sam::status st = sam::coco_import(coco.dump(), "poly.json", d, rep);
+    REQUIRE_MESSAGE(st.ok(), st.message);
+    REQUIRE(d.annotations().size() == expected.size());
+    size_t non_empty = 0, touching_edge = 0;
+    for (size_t i = 0; i < expected.size(); i++) {
+        CAPTURE(i);
+        sam::binary_mask full = sam::polygons_to_mask(expected[i], h, w);
+        CHECK(d.annotations()[i].mask.counts == sam::mask_to_rle(full).counts);
+        const sam::box_xywh &b = d.annotations()[i].bbox;
+        non_empty += d.annotations()[i].area > 0;
+        touching_edge += b.w > 0 && (b.x + b.w == w || b.y + b.h == h);
+    }
+    CHECK(non_empty > 150);     // the cases are not trivially empty
+    CHECK(touching_edge > 20);  // and many reach the right or bottom edge
 }

@@ -287,6 +287,33 @@ const json *get_array(const ctx &c, const json &root, const char *key, bool requ
     return &*it;
 }
 
+// The COCO rle of an h x w image that is `win` in its top-left corner and 0 elsewhere.
+rle rle_from_window(const binary_mask &win, int h, int w) {
+    rle r;
+    r.height = h;
+    r.width = w;
+    uint32_t run = 0;
+    uint8_t cur = 0;  // runs start with zeros
+    auto push = [&](uint8_t v, uint32_t n) {
+        if (v != cur) {
+            r.counts.push_back(run);
+            run = 0;
+            cur = v;
+        }
+        run += n;
+    };
+    for (int x = 0; x < w; x++) {
+        if (x >= win.width) {
+            push(0, (uint32_t)h);
+            continue;
+        }
+        for (int y = 0; y < win.height && y < h; y++) push(win.at(x, y) ? 1 : 0, 1);
+        if (h > win.height) push(0, (uint32_t)(h - win.height));
+    }
+    r.counts.push_back(run);
+    return r;
+}
+
 struct staged_image {
     doc_image image;
     bool exists = false;   // matched a document image
@@ -325,6 +352,7 @@ status parse_segmentation(const ctx &c, const json &seg, const std::string &p, i
         if (seg.empty()) return c.fail(p, "empty polygon list");
         std::vector<polygon> polys;
         size_t total = 0;
+        float max_x = 0, max_y = 0;
         // Coordinates far outside the image are refused: the rasteriser's work grows with
         // edge length, and no real polygon strays further than the image's own size.
         const double xlo = -(double)w, xhi = 2.0 * w, ylo = -(double)h, yhi = 2.0 * h;
@@ -349,10 +377,16 @@ status parse_segmentation(const ctx &c, const json &seg, const std::string &p, i
                                                   " is far outside the " + std::to_string(w) + "x" +
                                                   std::to_string(h) + " image");
                 q.xy.push_back((float)d);
+                (is_x ? max_x : max_y) = std::max(is_x ? max_x : max_y, q.xy.back());
             }
             polys.push_back(std::move(q));
         }
-        out = mask_to_rle(polygons_to_mask(polys, h, w));
+        // Rasterise in the image's top-left part that the polygons reach: rleFrPoly drops
+        // crossings right of the last column and clamps below the last row, which no
+        // crossing reaches there, so this is exactly the full image's result, minus the
+        // cost of decoding and re-encoding a whole-image mask.
+        const int ww = std::min(w, (int)std::ceil(max_x) + 2), wh = std::min(h, (int)std::ceil(max_y) + 2);
+        out = rle_from_window(polygons_to_mask(polys, std::max(wh, 1), std::max(ww, 1)), h, w);
         return status::success();
     }
     if (!seg.is_object())
