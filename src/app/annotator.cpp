@@ -275,6 +275,13 @@ void fetch_server_annotations(annotator &app, std::function<void(bool, const std
 void start_restore(annotator &app) {
     app.restore_done = false;
     if (app.server_dataset.empty()) return restore_from_store(app, false, "", -1);
+    http_request datasets;
+    datasets.url = server_api_url(app).substr(0, server_api_url(app).find("/api/")) + "/api/datasets";
+    platform_http(datasets, [&app](int code, std::string body, std::string) {
+        nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+        app.server_embed = code == 200 && !j.is_discarded() && j.is_object() && j["embed"].is_boolean() &&
+                           j["embed"].get<bool>();
+    });
     fetch_server_annotations(app, [&app](bool ok, const std::string &text, double version) {
         if (!ok) app.server_dataset.clear();  // not saving where we cannot read
         restore_from_store(app, ok, text, version);
@@ -370,15 +377,10 @@ bool annotator::ui_ready() const {
     return image_ready && embedding_ready && restore_done && dec && dec->status() == decoder_status::ready;
 }
 
-void annotator_init(annotator &app, const std::string &manifest_url, const std::string &decoder_url) {
-    app.renderer_ok = canvas_renderer_init(app.renderer);
-    if (!app.renderer_ok) add_error(app, "WebGL2 shaders failed to build (see console)");
-    app.dec = platform_make_decoder();
-    app.manifest_url = manifest_url;
-    app.decoder_url = decoder_url;
-    // No ?manifest: the offline demo bundle keeps its manifest beside index.html.
-    bool optional = manifest_url.empty();
-    if (optional) app.manifest_url = "manifest.json";
+namespace {
+
+void load_manifest(annotator &app, const std::string &url, bool optional) {
+    app.manifest_url = url;
     platform_fetch(app.manifest_url, [&app, optional](const status &st, std::vector<uint8_t> &&bytes) {
         if (!st && optional) {
             app.manifest_url.clear();  // none: show the open-files screen
@@ -396,6 +398,32 @@ void annotator_init(annotator &app, const std::string &manifest_url, const std::
         start_restore(app);
         start_decoder_load(app);
         annotator_open_image(app, 0);
+    });
+}
+
+}  // namespace
+
+void annotator_init(annotator &app, const std::string &manifest_url, const std::string &decoder_url) {
+    app.renderer_ok = canvas_renderer_init(app.renderer);
+    if (!app.renderer_ok) add_error(app, "WebGL2 shaders failed to build (see console)");
+    app.dec = platform_make_decoder();
+    app.decoder_url = decoder_url;
+    if (!manifest_url.empty()) return load_manifest(app, manifest_url, false);
+    // No ?manifest: scripts/serve's first dataset (annotations saved there, dropped
+    // images embedded there), else ./manifest.json (the offline demo bundle), else
+    // the open-files screen.
+    app.manifest_url = "manifest.json";  // "loading" until decided
+    http_request r;
+    r.url = "api/datasets";
+    platform_http(r, [&app](int code, std::string body, std::string) {
+        using json = nlohmann::json;
+        json j = json::parse(body, nullptr, false);
+        if (code == 200 && !j.is_discarded() && j.is_object() && j["datasets"].is_array() && !j["datasets"].empty() &&
+            j["datasets"][0].is_object() && j["datasets"][0]["manifest"].is_string()) {
+            app.server_embed = j["embed"].is_boolean() && j["embed"].get<bool>();
+            return load_manifest(app, j["datasets"][0]["manifest"].get<std::string>(), true);
+        }
+        load_manifest(app, "manifest.json", true);
     });
 }
 
@@ -449,6 +477,56 @@ bool ends_with(std::string s, const std::string &suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+std::string url_encode(const std::string &v) {
+    static const char *hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : v) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += (char)c;
+        else out += std::string("%") + hex[c >> 4] + hex[c & 15];
+    }
+    return out;
+}
+
+// scripts/serve --encoder embeds a dropped image into the served dataset
+// (POST /api/embed); the new manifest entry joins the image list and opens.
+void upload_for_embedding(annotator &app, const std::string &name, std::vector<uint8_t> bytes) {
+    http_request r;
+    r.method = "POST";
+    std::string api = server_api_url(app);
+    r.url = api.substr(0, api.find("/api/")) + "/api/embed?dataset=" + app.server_dataset + "&name=" + url_encode(name);
+    r.content_type = "application/octet-stream";
+    r.body_bytes = std::move(bytes);
+    app.notices.push_back("Embedding " + name + " on the server...");
+    platform_http(r, [&app, name](int code, std::string body, std::string error) {
+        nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+        if (code != 200 || j.is_discarded() || !j.is_object() || !j["id"].is_number_integer() ||
+            !j["file"].is_string() || !j["embedding"].is_string() || !j["width"].is_number_integer() ||
+            !j["height"].is_number_integer()) {
+            std::string why = !error.empty() ? error
+                              : (!j.is_discarded() && j.is_object() && j["error"].is_string())
+                                  ? j["error"].get<std::string>()
+                                  : "HTTP " + std::to_string(code);
+            return add_error(app, name + ": the server could not embed it: " + why);
+        }
+        manifest_image e{j["id"].get<int>(), j["file"].get<std::string>(), j["width"].get<int>(),
+                         j["height"].get<int>(), j["sha256"].is_string() ? j["sha256"].get<std::string>() : "",
+                         j["embedding"].get<std::string>(), "float32"};
+        int index = -1;
+        for (size_t i = 0; i < app.dataset.images.size(); ++i)
+            if (app.dataset.images[i].id == e.id) index = (int)i;
+        if (index < 0) {
+            app.dataset.images.push_back(e);
+            index = (int)app.dataset.images.size() - 1;
+        }
+        if (!app.doc.find_image(e.id)) {
+            status st = app.doc.add_image(doc_image{e.id, coco_file_name(e), e.width, e.height});
+            if (!st) return add_error(app, name + ": " + st.message);
+        }
+        app.notices.push_back("Embedded " + name + " on the server");
+        annotator_open_image(app, index);
+    });
+}
+
 // The newest image + embedding pair as a one-image dataset.
 void open_local_pair(annotator &app) {
     const std::string image_url = "local:" + app.local_image, npy_url = "local:" + app.local_embedding;
@@ -492,6 +570,8 @@ void annotator_add_local_file(annotator &app, const std::string &name, std::vect
         return;
     }
     bool npy = ends_with(name, ".npy");
+    if (!npy && app.server_embed && !app.server_dataset.empty() && app.restore_done)
+        return upload_for_embedding(app, name, std::move(bytes));
     app.local_files["local:" + name] = std::move(bytes);
     (npy ? app.local_embedding : app.local_image) = name;
     if (!app.local_image.empty() && !app.local_embedding.empty() &&
@@ -539,7 +619,9 @@ void annotator_accept(annotator &app, accept_merge merge) {
         app.notices.push_back("The selected mask is empty: nothing accepted");
         return;
     }
-    int64_t image_id = app.dataset.images[app.current].id;
+    const manifest_image &entry = app.dataset.images[app.current];
+    int64_t image_id = entry.id;
+    if (!app.doc.find_image(image_id)) app.doc.add_image(doc_image{entry.id, coco_file_name(entry), entry.width, entry.height});
     annotation_prompts prompts;
     for (const click_point &p : app.points) prompts.points.push_back(prompt_point{p.x, p.y, p.label});
     prompts.has_box = app.has_box;

@@ -118,6 +118,7 @@ struct annotator {
     uint64_t autosaved_revision = 0;
     int autosave_count = 0;
     std::string server_dataset;  // "<name>" when the manifest is /datasets/<name>/manifest.json
+    bool server_embed = false;   // scripts/serve --encoder: POST /api/embed embeds dropped images
     double server_version = -1;  // the server version our document is based on (-1: unknown)
     uint64_t server_saved_revision = 0;
     bool server_saving = false;

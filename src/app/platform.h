@@ -23,6 +23,7 @@ void platform_fetch(const std::string &url, fetch_callback done);
 // response body and its ETag / X-Annotations-Version header.
 struct http_request {
     std::string method = "GET", url, body, if_match, content_type = "application/json";
+    std::vector<uint8_t> body_bytes;  // sent instead of `body` when not empty
 };
 using http_callback = std::function<void(int http_status, std::string body, std::string error)>;
 void platform_http(const http_request &r, http_callback done);

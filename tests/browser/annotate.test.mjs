@@ -12,7 +12,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { startStaticServer } from './static_server.mjs';
 import { launchBrowser, waitReady, state, waitState, imageToPage } from './browser_harness.mjs';
-import { decodePng } from './png.mjs';
+import { decodePng, encodePng } from './png.mjs';
 import { decodeRle } from './coco_rle.mjs';
 import { makeTestDataset } from './test_dataset.mjs';
 
@@ -179,11 +179,14 @@ test('accept, export, undo/redo, categories, delete, help; autosave restored aft
   }
 });
 
-// scripts/serve: annotations are PUT to /api/annotations/<dataset>; a newer
-// version on the server gives a visible conflict and loses nothing.
-test('saves to the server; a 409 conflict is shown and resolved by overwriting', async () => {
+// scripts/serve: with no ?manifest the app opens the server's dataset;
+// annotations are PUT to /api/annotations/<dataset>; a newer version on the
+// server gives a visible conflict and loses nothing; a dropped image is
+// embedded by the server (--encoder) and joins the image list.
+test('server: default dataset, saving, 409 conflict resolved by overwriting, dropped image embedded', async () => {
   const name = path.basename(datasetDir);
-  const serve = spawn('scripts/serve', ['--port', '0', '--app', SITE, datasetDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const serve = spawn('scripts/serve', ['--port', '0', '--app', SITE, '--encoder', 'tests/fixtures/tiny/encoder.onnx', datasetDir],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   serve.stderr.on('data', (d) => { stderr += d; });
   const browser = await launchBrowser({ width: 1280, height: 800 });
@@ -198,7 +201,7 @@ test('saves to the server; a 409 conflict is shown and resolved by overwriting',
       serve.on('exit', (code) => reject(new Error(`scripts/serve exited ${code}: ${stderr}`)));
     });
     const api = `${base}api/annotations/${encodeURIComponent(name)}`;
-    const page = await browser.open(`${base}index.html?manifest=/datasets/${encodeURIComponent(name)}/manifest.json`);
+    const page = await browser.open(`${base}index.html`);
     await waitReady(page, browser.logs);
     let s = await waitState(page, (t) => t.restored && t.image && t.image.loaded && t.decoder.status === 'ready', { what: 'ready' });
     assert.equal(s.server.dataset, name);
@@ -228,6 +231,22 @@ test('saves to the server; a 409 conflict is shown and resolved by overwriting',
       { what: 'overwrite saved' });
     remote = await (await fetch(api)).json();
     assert.equal(remote.annotations.length, 2);
+
+    // an image without an embedding, dropped on the page: embedded by the server, opened
+    await page.setInputFiles('#sam-file-input', path.join(datasetDir, manifest.images[1].file));
+    // the same bytes are already in the dataset: the server answers with that entry
+    s = await waitState(page, (t) => t.image && t.image.id === manifest.images[1].id && t.image.loaded && t.image.embedding_loaded,
+      { what: 'dropped image (known) opened' });
+    const fresh = path.join(os.tmpdir(), `sam-fresh-${process.pid}.png`);
+    fs.writeFileSync(fresh, encodePng(96, 64, new Uint8Array(96 * 64 * 4).fill(200)));
+    try {
+      await page.setInputFiles('#sam-file-input', fresh);
+      s = await waitState(page, (t) => t.image_count === 3 && t.image && t.image.loaded && t.image.embedding_loaded && t.image.width === 96,
+        { what: 'dropped image embedded', timeout: 60000 });
+      assert.deepEqual(s.errors, []);
+    } finally {
+      fs.rmSync(fresh, { force: true });
+    }
     await page.close();
   } finally {
     await browser.close();

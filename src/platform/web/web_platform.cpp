@@ -107,8 +107,9 @@ EM_JS(void, sam_js_install_files, (), {
 EM_JS(void, sam_js_open_files, (), { document.getElementById('sam-file-input').click(); });
 
 EM_JS(void, sam_js_http, (int id, const char *method, const char *url, const char *body, const char *if_match,
-                          const char *content_type), {
-    const m = UTF8ToString(method), u = UTF8ToString(url), b = UTF8ToString(body);
+                          const char *content_type, const uint8_t *bytes, int n_bytes), {
+    const m = UTF8ToString(method), u = UTF8ToString(url);
+    const b = n_bytes > 0 ? HEAPU8.slice(bytes, bytes + n_bytes) : UTF8ToString(body);
     const headers = {};
     const im = UTF8ToString(if_match);
     if (im) headers['If-Match'] = im;
@@ -201,7 +202,8 @@ EM_JS(void, sam_js_store_put, (const char *key, const char *text, double number)
 void platform_http(const http_request &r, http_callback done) {
     int id = g_next_http++;
     g_https[id] = std::move(done);
-    sam_js_http(id, r.method.c_str(), r.url.c_str(), r.body.c_str(), r.if_match.c_str(), r.content_type.c_str());
+    sam_js_http(id, r.method.c_str(), r.url.c_str(), r.body.c_str(), r.if_match.c_str(), r.content_type.c_str(),
+                r.body_bytes.data(), (int)r.body_bytes.size());
 }
 
 void web_http_done(int id, int http_status, const char *body, const char *error) {
