@@ -127,3 +127,68 @@ test('an image wider than GL_MAX_TEXTURE_SIZE is shown downscaled with full-reso
   await browser.shot(page, 'geometry-wide');
   await page.close();
 });
+
+test('points drag and remove; a new mask merges into the selected annotation (add, cut), undoably', async () => {
+  const page = await browser.open(server.url + 'index.html?manifest=/data/manifest.json&decoder=/data/disc_decoder.onnx');
+  await waitReady(page, browser.logs);
+  let s = await waitState(page, (t) => t.image && t.image.index === 0 && t.image.loaded && t.decoder.status === 'ready' && t.restored,
+    { what: 'ready' });
+  const r = RADII[2] / (1024 / Math.max(s.image.width, s.image.height));
+  const before = s.annotations.length;
+
+  // drag a placed point: it moves and decodes again; right click on it removes it
+  let a = imageToPage(s, 200, 150);
+  await page.mouse.click(a.x, a.y);
+  s = await waitState(page, (t) => t.points.length === 1 && t.result_kind === 'prompt', { what: 'point' });
+  let count = s.decode_count;
+  const b = imageToPage(s, 320, 220);
+  await page.mouse.move(a.x, a.y);
+  await page.mouse.down();
+  await page.mouse.move(b.x, b.y, { steps: 5 });
+  await page.mouse.up();
+  s = await waitState(page, (t) => t.decode_count > count && Math.abs(t.points[0].x - 320) <= 1, { what: 'dragged point' });
+  assert.equal(s.points.length, 1, 'dragging a point adds none');
+  assert.ok(!s.box, 'dragging a point draws no box');
+  assert.ok(Math.abs(s.points[0].y - 220) <= 1);
+  await page.mouse.click(b.x, b.y, { button: 'right' });
+  s = await waitState(page, (t) => t.points.length === 0, { what: 'point removed' });
+
+  // A: a disc at (200, 150)
+  a = imageToPage(s, 200, 150);
+  await page.mouse.click(a.x, a.y);
+  await waitState(page, (t) => t.points.length === 1 && t.result_kind === 'prompt', { what: 'A prompt' });
+  await page.keyboard.press('Enter');
+  s = await waitState(page, (t) => t.annotations.length === before + 1, { what: 'A accepted' });
+  const A = s.annotations[s.annotations.length - 1];
+  assert.equal(s.selected_annotation, A.id);
+  assert.ok(Math.abs(A.area - Math.PI * r * r) / (Math.PI * r * r) < 0.03);
+
+  // add a disc 0.8 r to the right (Shift+Enter): the union, still one annotation
+  const d = Math.round(0.8 * r);
+  const c = imageToPage(s, 200 + d, 150);
+  await page.mouse.click(c.x, c.y);
+  await waitState(page, (t) => t.points.length === 1 && t.result_kind === 'prompt', { what: 'B prompt' });
+  await page.keyboard.press('Shift+Enter');
+  s = await waitState(page, (t) => t.annotations.find((x) => x.id === A.id).area > A.area, { what: 'added' });
+  assert.equal(s.annotations.length, before + 1);
+  const lens = (dist) => 2 * r * r * Math.acos(dist / (2 * r)) - (dist / 2) * Math.sqrt(4 * r * r - dist * dist);
+  const union = 2 * Math.PI * r * r - lens(d);
+  const added = s.annotations.find((x) => x.id === A.id);
+  assert.ok(Math.abs(added.area - union) / union < 0.03, `union area ${added.area} vs ${union}`);
+  assert.ok(added.bbox[2] > A.bbox[2] + d - 3, 'the box grew to the right');
+
+  // cut a disc centred on A's centre (Alt+Enter): what is left is the lune of the added disc
+  await page.mouse.click(a.x, a.y);
+  await waitState(page, (t) => t.points.length === 1 && t.result_kind === 'prompt', { what: 'C prompt' });
+  await page.keyboard.press('Alt+Enter');
+  s = await waitState(page, (t) => t.annotations.find((x) => x.id === A.id).area < added.area / 2, { what: 'cut' });
+  const cut = s.annotations.find((x) => x.id === A.id);
+  const expected = Math.PI * r * r - lens(d);
+  assert.ok(Math.abs(cut.area - expected) / expected < 0.05, `cut area ${cut.area} vs ${expected}`);
+
+  // undo twice: back to A as accepted
+  await page.keyboard.press('Control+KeyZ');
+  await page.keyboard.press('Control+KeyZ');
+  s = await waitState(page, (t) => t.annotations.find((x) => x.id === A.id).area === A.area, { what: 'undo merges' });
+  await page.close();
+});
