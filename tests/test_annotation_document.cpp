@@ -336,3 +336,37 @@ TEST_CASE("annotation_document: groups, cancel and revision") {
     CHECK(f.doc.find_annotation(id)->category_id == f.cat_a);
     CHECK(f.doc.find_category(f.cat_b)->color == sam::rgb8{1, 1, 1});
 }
+
+TEST_CASE("annotation_document: the id index follows every add, delete, undo and redo") {
+    fixture f;
+    sam::binary_mask small = rect_mask(f.blobs.width, f.blobs.height, 1, 1, 4, 4);
+    std::vector<int64_t> ids;
+    for (int i = 0; i < 12; i++) ids.push_back(f.add(small, f.cat_a));
+    uint32_t seed = 7;
+    auto rnd = [&](uint32_t n) {
+        seed = seed * 1664525u + 1013904223u;
+        return (seed >> 8) % n;
+    };
+    auto check_index = [&] {
+        for (const sam::annotation &a : f.doc.annotations()) CHECK(f.doc.find_annotation(a.id) == &a);
+        for (int64_t id : ids) {
+            bool listed = false;
+            for (const sam::annotation &a : f.doc.annotations()) listed |= a.id == id;
+            CHECK((f.doc.find_annotation(id) != nullptr) == listed);
+        }
+    };
+    for (int step = 0; step < 300; step++) {
+        switch (rnd(4)) {
+        case 0: {  // delete anywhere, not only the last one
+            if (f.doc.annotations().empty()) break;
+            int64_t id = f.doc.annotations()[rnd((uint32_t)f.doc.annotations().size())].id;
+            REQUIRE(f.doc.delete_annotation(id).ok());
+            break;
+        }
+        case 1: ids.push_back(f.add(small, f.cat_b)); break;
+        case 2: f.doc.undo(); break;
+        default: f.doc.redo(); break;
+        }
+        check_index();
+    }
+}

@@ -439,6 +439,19 @@ TEST_CASE("coco_json: autosave round trip (lossless export -> import into an emp
     check_same_document(d, back);
     CHECK(sam::coco_export(back, sam::coco_lossless_options()) == text);
 
+    SUBCASE("the app's reload: images come from the manifest first, then the autosave") {
+        sam::annotation_document app;
+        for (const sam::doc_image &im : d.images()) REQUIRE(app.add_image(im).ok());
+        app.clear_history();
+        sam::coco_import_options opt;
+        opt.add_unknown_images = false;
+        opt.match_base_name = true;
+        REQUIRE(sam::coco_import(text, "autosave", app, rep, opt).ok());
+        CHECK(rep.images_matched == d.images().size());
+        CHECK(rep.annotations_skipped == 0);
+        check_same_document(d, app);
+    }
+
     // the reloaded document keeps working: new ids do not collide with loaded ones
     int64_t nid = 0;
     REQUIRE(back.add_category("new", {}, &nid).ok());

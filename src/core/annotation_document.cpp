@@ -137,9 +137,28 @@ void annotation_document::apply(const change &c, bool forward) {
     case entity_kind::annotation: {
         const annotation &s = forward ? c.ann_after : c.ann_before;
         if (c.fields == f_all) {
-            if (present) put_entity(annotations_, s, c.index);
-            else erase_entity(annotations_, c.id);
-            ann_index_dirty_ = true;
+            // Appends and removals at the end (adds, their undo, a whole import and its
+            // undo) keep the id index current; anything else rebuilds it on the next lookup.
+            long i = annotation_index(c.id);
+            if (present) {
+                if (i >= 0) {
+                    annotations_[(size_t)i] = s;
+                } else if (c.index >= annotations_.size()) {
+                    annotations_.push_back(s);
+                    ann_index_[s.id] = annotations_.size() - 1;
+                } else {
+                    annotations_.insert(annotations_.begin() + (long)c.index, s);
+                    ann_index_dirty_ = true;
+                }
+            } else if (i >= 0) {
+                if ((size_t)i + 1 == annotations_.size()) {
+                    annotations_.pop_back();
+                    ann_index_.erase(c.id);
+                } else {
+                    annotations_.erase(annotations_.begin() + i);
+                    ann_index_dirty_ = true;
+                }
+            }
             break;
         }
         long i = annotation_index(c.id);
