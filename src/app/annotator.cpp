@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/annotation_overlay.h"
+#include "app/annotator_parts.h"
 #include "app/platform.h"
 #include "core/coco_json.h"
 #include "core/mask_postprocess.h"
@@ -21,21 +22,9 @@
 
 namespace sam {
 
-namespace {
-
 constexpr int kLowRes = 256;
-constexpr float kStatusBarH = 26;
 
-void add_error(annotator &app, std::string message) {
-    std::fprintf(stderr, "%s\n", message.c_str());
-    app.errors.push_back(std::move(message));
-}
-
-// Errors about the shown image's files; cleared when another image opens.
-void add_image_error(annotator &app, std::string message) {
-    std::fprintf(stderr, "%s\n", message.c_str());
-    app.image_errors.push_back(std::move(message));
-}
+namespace {
 
 // SAM's ONNX select_masks rule: with N prompt points (padding and box corners
 // included) N >= 3 takes the single-mask token 0, otherwise the best of the
@@ -52,15 +41,6 @@ int default_output(const decoder_result &r, int n_points) {
 
 int request_point_count(const annotator &app) {
     return (int)app.points.size() + (app.has_box ? 2 : 1);
-}
-
-void show_selected_logits(annotator &app) {
-    if (!app.has_result || app.selected_output < 0 || app.selected_output >= app.result.mask_count) {
-        canvas_renderer_set_logits(app.renderer, nullptr);
-        return;
-    }
-    canvas_renderer_set_logits(app.renderer,
-                               app.result.low_res_masks.data() + (size_t)app.selected_output * kLowRes * kLowRes);
 }
 
 bool prompt_empty(const annotator &app) { return app.points.empty() && !app.has_box; }
@@ -145,13 +125,6 @@ void poll_decoder(annotator &app) {
 
 // ---- loading ---------------------------------------------------------------
 
-// COCO file_name of a manifest image: its path inside images/ ("images/a/b.jpg" -> "a/b.jpg").
-std::string coco_file_name(const manifest_image &im) {
-    for (const std::string prefix : {"images/", "local:"})
-        if (im.file.compare(0, prefix.size(), prefix) == 0) return im.file.substr(prefix.size());
-    return im.file;
-}
-
 bool is_local(const std::string &url) { return url.compare(0, 6, "local:") == 0; }
 
 // A dataset path as a URL: local files by their "local:" name, the rest against the manifest.
@@ -166,167 +139,6 @@ void load_resource(annotator &app, const std::string &url, fetch_callback done) 
     if (it == app.local_files.end()) return done(status::failure(url.substr(6) + ": not opened"), {});
     std::vector<uint8_t> copy = it->second;
     done(status::success(), std::move(copy));
-}
-
-// A fresh document holding the manifest's images (not undoable: they are the dataset).
-status reset_document(annotator &app) {
-    app.doc = annotation_document();
-    for (const manifest_image &im : app.dataset.images) {
-        status st = app.doc.add_image(doc_image{im.id, coco_file_name(im), im.width, im.height});
-        if (!st) return st;
-    }
-    app.doc.clear_history();
-    app.selected_annotation = 0;
-    app.overlay_dirty = true;
-    return status::success();
-}
-
-std::string absolute_url(const std::string &url) { return platform_absolute_url(url); }
-
-// scripts/serve serves datasets at /datasets/<name>/ and their annotations at
-// /api/annotations/<name>; any other manifest URL has no server store.
-std::string served_dataset_name(const std::string &manifest_url) {
-    std::string url = absolute_url(manifest_url);
-    size_t q = url.find_first_of("?#");
-    if (q != std::string::npos) url.resize(q);
-    const std::string marker = "/datasets/";
-    size_t at = url.find(marker);
-    if (at == std::string::npos) return {};
-    size_t name_end = url.find('/', at + marker.size());
-    if (name_end == std::string::npos || url.substr(name_end) != "/manifest.json") return {};
-    return url.substr(at + marker.size(), name_end - at - marker.size());
-}
-
-std::string server_api_url(const annotator &app) {
-    std::string url = absolute_url(app.manifest_url);
-    return url.substr(0, url.find("/datasets/")) + "/api/annotations/" + app.server_dataset;
-}
-
-void ensure_category(annotator &app) {
-    if (app.doc.categories().empty()) {
-        int64_t id = 0;
-        app.doc.add_category("object", rgb8{30, 144, 255}, &id);
-    }
-    if (!app.doc.find_category(app.current_category)) app.current_category = app.doc.categories().front().id;
-}
-
-// Adds a saved COCO text (autosave or server) to the document; returns annotations added.
-size_t import_saved(annotator &app, const std::string &text, const std::string &source) {
-    coco_import_options opt;
-    opt.add_unknown_images = false;
-    opt.match_base_name = true;
-    coco_import_report rep;
-    status st = coco_import(text, source, app.doc, rep, opt);
-    if (!st) {
-        add_error(app, "could not restore from " + source + ": " + st.message);
-        return 0;
-    }
-    if (rep.annotations_skipped)
-        app.notices.push_back(source + ": " + std::to_string(rep.annotations_skipped) +
-                              " annotations on images not in this dataset were skipped");
-    return rep.annotations_added;
-}
-
-void finish_restore(annotator &app) {
-    ensure_category(app);
-    app.doc.clear_history();
-    app.restore_done = true;
-    app.autosaved_revision = app.doc.revision();
-    app.server_saved_revision = app.doc.revision();
-    app.overlay_dirty = true;
-}
-
-// The browser's autosave wins when there is one (it holds every local edit,
-// saved to the server or not); otherwise the server's copy, if served.
-void restore_from_store(annotator &app, bool has_server, const std::string &server_text, double server_version) {
-    platform_store_get(app.storage_key, [&app, has_server, server_text, server_version](bool found, std::string text,
-                                                                                         double based_on) {
-        if (found) {
-            size_t n = import_saved(app, text, "autosave");
-            app.server_version = has_server ? (based_on >= 0 ? based_on : server_version) : -1;
-            app.notices.push_back("Restored " + std::to_string(n) + " annotations from this browser's autosave");
-        } else if (has_server) {
-            size_t n = import_saved(app, server_text, "server annotations");
-            app.server_version = server_version;
-            if (n) app.notices.push_back("Loaded " + std::to_string(n) + " annotations from the server");
-        }
-        finish_restore(app);
-    });
-}
-
-// GET /api/annotations/<name>: the COCO text (without its "version") and the version.
-void fetch_server_annotations(annotator &app, std::function<void(bool, const std::string &, double)> done) {
-    http_request r;
-    r.url = server_api_url(app);
-    platform_http(r, [&app, done](int code, std::string body, std::string error) {
-        using json = nlohmann::json;
-        json j = json::parse(body, nullptr, false);
-        if (code != 200 || j.is_discarded() || !j.is_object() || !j["version"].is_number()) {
-            app.server_error = "server annotations unavailable: " +
-                               (error.empty() ? "HTTP " + std::to_string(code) : error);
-            return done(false, "", -1);
-        }
-        double version = j["version"].get<double>();
-        j.erase("version");
-        done(true, j.dump(), version);
-    });
-}
-
-void start_restore(annotator &app) {
-    app.restore_done = false;
-    if (app.server_dataset.empty()) return restore_from_store(app, false, "", -1);
-    http_request datasets;
-    datasets.url = server_api_url(app).substr(0, server_api_url(app).find("/api/")) + "/api/datasets";
-    platform_http(datasets, [&app](int code, std::string body, std::string) {
-        nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
-        app.server_embed = code == 200 && !j.is_discarded() && j.is_object() && j["embed"].is_boolean() &&
-                           j["embed"].get<bool>();
-    });
-    fetch_server_annotations(app, [&app](bool ok, const std::string &text, double version) {
-        if (!ok) app.server_dataset.clear();  // not saving where we cannot read
-        restore_from_store(app, ok, text, version);
-    });
-}
-
-void tick_persistence(annotator &app) {
-    if (!app.restore_done) return;
-    uint64_t rev = app.doc.revision();
-    if (rev != app.autosaved_revision) {
-        platform_store_put(app.storage_key, coco_export(app.doc, coco_lossless_options()), app.server_version);
-        app.autosaved_revision = rev;
-        app.autosave_count++;
-    }
-    if (app.server_dataset.empty() || !app.server_conflict.empty() || app.server_saving ||
-        rev == app.server_saved_revision || platform_now_ms() < app.server_due_ms)
-        return;
-    using json = nlohmann::json;
-    http_request r;
-    r.method = "PUT";
-    r.url = server_api_url(app);
-    r.if_match = std::to_string((long long)app.server_version);
-    std::string coco = coco_export(app.doc, coco_lossless_options());
-    r.body = "{\"version\":" + r.if_match + ",\"coco\":" + coco + "}";
-    app.server_saving = true;
-    platform_http(r, [&app, rev, coco](int code, std::string body, std::string error) {
-        app.server_saving = false;
-        json j = json::parse(body, nullptr, false);
-        double v = (!j.is_discarded() && j.is_object() && j["version"].is_number()) ? j["version"].get<double>() : -1;
-        if (code == 200 && v >= 0) {
-            app.server_version = v;
-            app.server_saved_revision = rev;
-            app.server_error.clear();
-            platform_store_put(app.storage_key, coco, v);  // the autosave is now based on v
-        } else if (code == 409) {
-            std::string msg = (!j.is_discarded() && j.is_object() && j["error"].is_string()) ? j["error"].get<std::string>() : body;
-            app.server_conflict = "The server's annotations changed (version " + std::to_string((long long)v) +
-                                  "); yours are kept in this browser. " + msg;
-            app.server_conflict_version = v;
-        } else {
-            app.server_error = "saving to the server failed: " +
-                               (error.empty() ? "HTTP " + std::to_string(code) + " " + body.substr(0, 200) : error);
-            app.server_due_ms = platform_now_ms() + 5000;  // retry later
-        }
-    });
 }
 
 void update_overlay(annotator &app) {
@@ -364,6 +176,41 @@ void start_decoder_load(annotator &app) {
 }
 
 }  // namespace
+
+void add_error(annotator &app, std::string message) {
+    std::fprintf(stderr, "%s\n", message.c_str());
+    app.errors.push_back(std::move(message));
+}
+
+// Errors about the shown image's files; cleared when another image opens.
+void add_image_error(annotator &app, std::string message) {
+    std::fprintf(stderr, "%s\n", message.c_str());
+    app.image_errors.push_back(std::move(message));
+}
+
+void show_selected_logits(annotator &app) {
+    if (!app.has_result || app.selected_output < 0 || app.selected_output >= app.result.mask_count) {
+        canvas_renderer_set_logits(app.renderer, nullptr);
+        return;
+    }
+    canvas_renderer_set_logits(app.renderer,
+                               app.result.low_res_masks.data() + (size_t)app.selected_output * kLowRes * kLowRes);
+}
+
+void ensure_category(annotator &app) {
+    if (app.doc.categories().empty()) {
+        int64_t id = 0;
+        app.doc.add_category("object", rgb8{30, 144, 255}, &id);
+    }
+    if (!app.doc.find_category(app.current_category)) app.current_category = app.doc.categories().front().id;
+}
+
+// COCO file_name of a manifest image: its path inside images/ ("images/a/b.jpg" -> "a/b.jpg").
+std::string coco_file_name(const manifest_image &im) {
+    for (const std::string prefix : {"images/", "local:"})
+        if (im.file.compare(0, prefix.size(), prefix) == 0) return im.file.substr(prefix.size());
+    return im.file;
+}
 
 annotator &annotator_instance() {
     static annotator app;
@@ -475,56 +322,6 @@ namespace {
 bool ends_with(std::string s, const std::string &suffix) {
     for (char &c : s) c = (char)std::tolower((unsigned char)c);
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-std::string url_encode(const std::string &v) {
-    static const char *hex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : v) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += (char)c;
-        else out += std::string("%") + hex[c >> 4] + hex[c & 15];
-    }
-    return out;
-}
-
-// scripts/serve --encoder embeds a dropped image into the served dataset
-// (POST /api/embed); the new manifest entry joins the image list and opens.
-void upload_for_embedding(annotator &app, const std::string &name, std::vector<uint8_t> bytes) {
-    http_request r;
-    r.method = "POST";
-    std::string api = server_api_url(app);
-    r.url = api.substr(0, api.find("/api/")) + "/api/embed?dataset=" + app.server_dataset + "&name=" + url_encode(name);
-    r.content_type = "application/octet-stream";
-    r.body_bytes = std::move(bytes);
-    app.notices.push_back("Embedding " + name + " on the server...");
-    platform_http(r, [&app, name](int code, std::string body, std::string error) {
-        nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
-        if (code != 200 || j.is_discarded() || !j.is_object() || !j["id"].is_number_integer() ||
-            !j["file"].is_string() || !j["embedding"].is_string() || !j["width"].is_number_integer() ||
-            !j["height"].is_number_integer()) {
-            std::string why = !error.empty() ? error
-                              : (!j.is_discarded() && j.is_object() && j["error"].is_string())
-                                  ? j["error"].get<std::string>()
-                                  : "HTTP " + std::to_string(code);
-            return add_error(app, name + ": the server could not embed it: " + why);
-        }
-        manifest_image e{j["id"].get<int>(), j["file"].get<std::string>(), j["width"].get<int>(),
-                         j["height"].get<int>(), j["sha256"].is_string() ? j["sha256"].get<std::string>() : "",
-                         j["embedding"].get<std::string>(), "float32"};
-        int index = -1;
-        for (size_t i = 0; i < app.dataset.images.size(); ++i)
-            if (app.dataset.images[i].id == e.id) index = (int)i;
-        if (index < 0) {
-            app.dataset.images.push_back(e);
-            index = (int)app.dataset.images.size() - 1;
-        }
-        if (!app.doc.find_image(e.id)) {
-            status st = app.doc.add_image(doc_image{e.id, coco_file_name(e), e.width, e.height});
-            if (!st) return add_error(app, name + ": " + st.message);
-        }
-        app.notices.push_back("Embedded " + name + " on the server");
-        annotator_open_image(app, index);
-    });
 }
 
 // The newest image + embedding pair as a one-image dataset.
@@ -687,116 +484,6 @@ std::string annotator_export_coco(const annotator &app, bool rle, bool all_image
 
 namespace {
 
-// Remembers the last widget's rectangle under `name` (state().ui).
-void note_rect(annotator &app, const std::string &name) {
-    ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
-    app.ui_rects[name] = {a.x, a.y, b.x - a.x, b.y - a.y};
-}
-
-constexpr ImGuiWindowFlags kPanelFlags = ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize |
-                                         ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoSavedSettings;
-
-void panel_categories(annotator &app);
-void panel_annotations(annotator &app);
-
-void panel_images(annotator &app, float x, float y, float w, float h) {
-    ImGui::SetNextWindowPos(ImVec2(x, y));
-    ImGui::SetNextWindowSize(ImVec2(w, h));
-    ImGui::Begin("Images", nullptr, kPanelFlags);
-    bool open = ImGui::Button("Open files...");
-    note_rect(app, "open_files");
-    if (open) platform_open_files();
-    if (ImGui::IsItemHovered())
-        ImGui::SetTooltip("an image + its .npy embedding, or a COCO .json to import (or drop them on the page)");
-    if (app.manifest_url.empty()) {
-        ImGui::TextWrapped("No dataset. Open index.html?manifest=<url of manifest.json>, or open (or drop) an "
-                           "image and its .npy embedding.");
-    } else if (!app.manifest_loaded) {
-        ImGui::TextUnformatted("Loading manifest...");
-    } else {
-        ImGui::TextDisabled("%s", app.dataset.model_id.c_str());
-        for (int i = 0; i < (int)app.dataset.images.size(); ++i) {
-            const manifest_image &im = app.dataset.images[i];
-            ImGui::PushID(i);
-            if (ImGui::Selectable(im.file.c_str(), i == app.current)) annotator_open_image(app, i);
-            ImGui::PopID();
-        }
-    }
-    ImGui::Separator();
-    ImGui::TextUnformatted("Tool");
-    if (ImGui::RadioButton("Points (P)", app.tool == tool_kind::point)) app.tool = tool_kind::point;
-    if (ImGui::RadioButton("Box (B)", app.tool == tool_kind::box)) app.tool = tool_kind::box;
-    if (ImGui::Button("Clear prompt (Esc)")) annotator_clear_prompt(app);
-    if (ImGui::Button("Fit (F)")) app.fit_pending = true;
-    ImGui::SameLine();
-    if (ImGui::Button("Help (F1)")) app.show_help = !app.show_help;
-    if (app.manifest_loaded) {
-        ImGui::Separator();
-        panel_categories(app);
-    }
-    ImGui::End();
-}
-
-void panel_candidates(annotator &app, float x, float y, float w, float h) {
-    ImGui::SetNextWindowPos(ImVec2(x, y));
-    ImGui::SetNextWindowSize(ImVec2(w, h));
-    ImGui::Begin("Candidates", nullptr, kPanelFlags);
-    if (!app.has_result) {
-        ImGui::TextWrapped("Hover the image to preview, click to add points, drag for a box.");
-    } else {
-        const decoder_result &r = app.result;
-        ImGui::Text("%s", app.result_kind == request_kind::hover ? "hover preview" : "prompt");
-        int first = r.mask_count == 4 ? 1 : 0;
-        for (int i = first; i < r.mask_count; ++i) {
-            char label[64];
-            std::snprintf(label, sizeof label, "%d  IoU %.3f", i - first + 1, r.iou_predictions[i]);
-            if (ImGui::Selectable(label, app.selected_output == i)) {
-                app.selected_output = i;
-                show_selected_logits(app);
-            }
-        }
-        if (r.mask_count == 4) {
-            char label[64];
-            std::snprintf(label, sizeof label, "single  IoU %.3f", r.iou_predictions[0]);
-            if (ImGui::Selectable(label, app.selected_output == 0)) {
-                app.selected_output = 0;
-                show_selected_logits(app);
-            }
-        }
-    }
-    ImGui::Separator();
-    ImGui::Text("points %d%s", (int)app.points.size(), app.has_box ? " + box" : "");
-    if (app.manifest_loaded) {
-        ImGui::Separator();
-        panel_annotations(app);
-    }
-    ImGui::End();
-}
-
-void status_bar(annotator &app, float w, float h) {
-    ImGui::SetNextWindowPos(ImVec2(0, h - kStatusBarH));
-    ImGui::SetNextWindowSize(ImVec2(w, kStatusBarH));
-    ImGui::Begin("##status", nullptr, kPanelFlags | ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_NoScrollbar);
-    if (!app.errors.empty() || !app.image_errors.empty()) {
-        ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "%d error(s): see the list above",
-                           (int)(app.errors.size() + app.image_errors.size()));
-    } else if (!app.server_error.empty()) {
-        ImGui::TextColored(ImVec4(1, 0.7f, 0.3f, 1), "%s", app.server_error.c_str());
-    } else {
-        const char *ds = "no decoder";
-        if (app.dec) switch (app.dec->status()) {
-                case decoder_status::idle: ds = "decoder idle"; break;
-                case decoder_status::loading: ds = "loading decoder..."; break;
-                case decoder_status::ready: ds = "decoder ready"; break;
-                case decoder_status::failed: ds = "decoder failed"; break;
-            }
-        ImGui::Text("%s | %s | %s | decode %.0f ms (round trip %.0f ms), %d decodes | zoom %.0f%%%s%s", ds,
-                    app.dataset.model_id.c_str(), app.dec ? app.dec->description().c_str() : "",
-                    app.last_decode_ms, app.last_round_trip_ms, app.decode_count, app.view.scale * 100,
-                    app.notices.empty() ? "" : " | ", app.notices.empty() ? "" : app.notices.back().c_str());
-    }
-    ImGui::End();
-}
 
 click_point image_pixel_at(const annotator &app, double cx, double cy) {
     click_point p;
@@ -968,258 +655,6 @@ void handle_keys(annotator &app) {
             default: break;
         }
     }
-}
-
-// A distinct colour for the n-th category (golden-angle hues).
-rgb8 palette_colour(size_t n) {
-    float r, g, b;
-    ImGui::ColorConvertHSVtoRGB(std::fmod(0.58f + 0.381966f * (float)n, 1.0f), 0.75f, 0.95f, r, g, b);
-    return rgb8{(uint8_t)(r * 255), (uint8_t)(g * 255), (uint8_t)(b * 255)};
-}
-
-void panel_categories(annotator &app) {
-    ImGui::TextUnformatted("Categories (Shift+1..9)");
-    int n = 0;
-    int64_t remove = 0;
-    for (const doc_category &c : app.doc.categories()) {
-        ImGui::PushID((int)c.id);
-        float col[3] = {c.color.r / 255.0f, c.color.g / 255.0f, c.color.b / 255.0f};
-        if (ImGui::ColorEdit3("##colour", col, ImGuiColorEditFlags_NoInputs | ImGuiColorEditFlags_NoLabel))
-            app.doc.recolor_category(c.id, rgb8{(uint8_t)(col[0] * 255 + 0.5f), (uint8_t)(col[1] * 255 + 0.5f),
-                                                (uint8_t)(col[2] * 255 + 0.5f)});
-        ImGui::SameLine();
-        char label[96];
-        std::snprintf(label, sizeof label, "%d %s (%d)", ++n, c.name.c_str(),
-                      (int)app.doc.count_annotations_with_category(c.id));
-        if (ImGui::Selectable(label, c.id == app.current_category, 0, ImVec2(ImGui::GetContentRegionAvail().x - 24, 0)))
-            app.current_category = c.id;
-        note_rect(app, "category_" + std::to_string(n));
-        if (ImGui::BeginPopupContextItem("category menu")) {
-            static char name[64];
-            if (ImGui::IsWindowAppearing()) std::snprintf(name, sizeof name, "%s", c.name.c_str());
-            ImGui::InputText("name", name, sizeof name);
-            if (ImGui::Button("Rename")) {
-                status st = app.doc.rename_category(c.id, name);
-                if (!st) app.notices.push_back(st.message);
-                ImGui::CloseCurrentPopup();
-            }
-            ImGui::EndPopup();
-        }
-        ImGui::SameLine();
-        if (ImGui::SmallButton("x")) remove = c.id;
-        ImGui::PopID();
-    }
-    if (remove) {
-        status st = app.doc.delete_category(remove);
-        if (!st) app.notices.push_back(st.message);
-        ensure_category(app);
-    }
-    ImGui::SetNextItemWidth(ImGui::GetContentRegionAvail().x - 44);
-    bool enter = ImGui::InputTextWithHint("##new category", "new category", app.new_category_name,
-                                          sizeof app.new_category_name, ImGuiInputTextFlags_EnterReturnsTrue);
-    note_rect(app, "new_category");
-    ImGui::SameLine();
-    bool add = ImGui::Button("Add");
-    note_rect(app, "add_category");
-    if ((add || enter) && app.new_category_name[0]) {
-        int64_t id = 0;
-        status st = app.doc.add_category(app.new_category_name, palette_colour(app.doc.categories().size()), &id);
-        if (st) {
-            app.current_category = id;
-            app.new_category_name[0] = 0;
-        } else {
-            app.notices.push_back(st.message);
-        }
-    }
-    ImGui::TextDisabled("right-click a category to rename it");
-}
-
-void panel_annotations(annotator &app) {
-    int64_t image_id = app.current >= 0 ? app.dataset.images[app.current].id : -1;
-    int count = 0;
-    for (const annotation &a : app.doc.annotations()) count += a.image_id == image_id;
-    ImGui::Text("Annotations on this image: %d", count);
-    if (ImGui::BeginTable("annotations", 4, ImGuiTableFlags_ScrollY | ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH,
-                          ImVec2(0, std::max(80.0f, ImGui::GetContentRegionAvail().y - 150)))) {
-        ImGui::TableSetupColumn("id", ImGuiTableColumnFlags_WidthFixed, 34);
-        ImGui::TableSetupColumn("category", ImGuiTableColumnFlags_WidthStretch);
-        ImGui::TableSetupColumn("hide", ImGuiTableColumnFlags_WidthFixed, 18);
-        ImGui::TableSetupColumn("del", ImGuiTableColumnFlags_WidthFixed, 18);
-        int64_t remove = 0;
-        for (const annotation &a : app.doc.annotations()) {
-            if (a.image_id != image_id) continue;
-            ImGui::PushID((int)a.id);
-            ImGui::TableNextRow();
-            ImGui::TableNextColumn();
-            char label[32];
-            std::snprintf(label, sizeof label, "%lld", (long long)a.id);
-            if (ImGui::Selectable(label, a.id == app.selected_annotation, ImGuiSelectableFlags_SpanAllColumns |
-                                                                              ImGuiSelectableFlags_AllowItemOverlap))
-                app.selected_annotation = a.id == app.selected_annotation ? 0 : a.id;
-            note_rect(app, "annotation_" + std::to_string(a.id));
-            if (ImGui::IsItemHovered())
-                ImGui::SetTooltip("area %.0f px, bbox %.0f %.0f %.0f %.0f, score %.3f", a.area, a.bbox.x, a.bbox.y,
-                                  a.bbox.w, a.bbox.h, a.score);
-            ImGui::TableNextColumn();
-            const doc_category *cat = app.doc.find_category(a.category_id);
-            ImGui::SetNextItemWidth(-1);
-            if (ImGui::BeginCombo("##category", cat ? cat->name.c_str() : "?")) {
-                for (const doc_category &c : app.doc.categories())
-                    if (ImGui::Selectable(c.name.c_str(), c.id == a.category_id))
-                        app.doc.set_annotation_category(a.id, c.id);
-                ImGui::EndCombo();
-            }
-            ImGui::TableNextColumn();
-            bool visible = !a.hidden;
-            if (ImGui::Checkbox("##visible", &visible)) app.doc.set_annotation_hidden(a.id, !visible);
-            note_rect(app, "annotation_visible_" + std::to_string(a.id));
-            ImGui::TableNextColumn();
-            if (ImGui::SmallButton("x")) remove = a.id;
-            note_rect(app, "annotation_delete_" + std::to_string(a.id));
-            ImGui::PopID();
-        }
-        ImGui::EndTable();
-        if (remove) {
-            app.doc.delete_annotation(remove);
-            if (remove == app.selected_annotation) app.selected_annotation = 0;
-        }
-    }
-    ImGui::BeginDisabled(!app.has_result);
-    if (ImGui::Button("Accept (Enter)")) annotator_accept(app, accept_merge::none);
-    ImGui::EndDisabled();
-    ImGui::BeginDisabled(!app.has_result || !app.selected_annotation);
-    if (ImGui::Button("Add to selected (Shift+Enter)")) annotator_accept(app, accept_merge::add);
-    if (ImGui::Button("Cut from selected (Alt+Enter)")) annotator_accept(app, accept_merge::subtract);
-    ImGui::EndDisabled();
-    ImGui::BeginDisabled(!app.doc.can_undo());
-    if (ImGui::Button("Undo")) annotator_undo(app);
-    ImGui::EndDisabled();
-    ImGui::SameLine();
-    ImGui::BeginDisabled(!app.doc.can_redo());
-    if (ImGui::Button("Redo")) annotator_redo(app);
-    ImGui::EndDisabled();
-    ImGui::SameLine();
-    ImGui::TextDisabled("%d steps", (int)app.doc.undo_depth());
-    ImGui::Checkbox("RLE", &app.export_rle);
-    ImGui::SameLine();
-    ImGui::Checkbox("all images", &app.export_all_images);
-    bool export_clicked = ImGui::Button("Export COCO JSON");
-    note_rect(app, "export");
-    if (export_clicked) {
-        std::string name = app.export_all_images || app.current < 0
-                               ? "annotations.json"
-                               : app.doc.find_image(app.dataset.images[app.current].id)->file_name + ".json";
-        for (char &c : name)
-            if (c == '/' || c == '\\') c = '_';
-        platform_download(name, annotator_export_coco(app, app.export_rle, app.export_all_images), "application/json");
-    }
-}
-
-void help_window(annotator &app, float w, float h) {
-    if (!app.show_help) return;
-    ImGui::SetNextWindowPos(ImVec2(w * 0.5f, h * 0.5f), ImGuiCond_Always, ImVec2(0.5f, 0.5f));
-    ImGui::SetNextWindowSize(ImVec2(460, 0));
-    ImGui::Begin("Help (F1 or ?)", &app.show_help, ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoSavedSettings);
-    static const char *rows[][2] = {
-        {"hover", "preview the mask under the cursor"},
-        {"left click / Alt+click", "positive / negative point"},
-        {"right click", "negative point (on a point: remove it)"},
-        {"drag a point", "move it"},
-        {"drag (B: box tool)", "box prompt"},
-        {"1 2 3", "pick a candidate mask"},
-        {"Enter", "accept the mask as a new annotation"},
-        {"Shift+Enter / Alt+Enter", "add to / cut from the selected annotation"},
-        {"Esc", "clear the prompt (again: deselect)"},
-        {"Shift+1..9", "current category"},
-        {"Delete, H", "delete / hide the selected annotation"},
-        {"Ctrl+Z, Ctrl+Shift+Z", "undo, redo"},
-        {"wheel, middle drag, Space+drag", "zoom at cursor, pan"},
-        {"F", "fit the image to the window"},
-        {"Left/Right, PgUp/PgDn", "previous / next image"},
-        {"P, B", "point tool, box tool"},
-        {"F1, ?", "this help"},
-    };
-    if (ImGui::BeginTable("keys", 2, ImGuiTableFlags_RowBg)) {
-        for (auto &r : rows) {
-            ImGui::TableNextRow();
-            ImGui::TableNextColumn();
-            ImGui::TextUnformatted(r[0]);
-            ImGui::TableNextColumn();
-            ImGui::TextUnformatted(r[1]);
-        }
-        ImGui::EndTable();
-    }
-    ImGui::TextWrapped("Edits are autosaved in this browser%s.",
-                       app.server_dataset.empty() ? "" : " and on the server");
-    ImGui::End();
-}
-
-// The empty canvas says how to start.
-void open_files_screen(annotator &app) {
-    if (!app.manifest_url.empty() || app.manifest_loaded) return;
-    ImGui::SetNextWindowPos(ImVec2(app.area.x + app.area.w * 0.5f, app.area.y + app.area.h * 0.45f), ImGuiCond_Always,
-                            ImVec2(0.5f, 0.5f));
-    ImGui::SetNextWindowSize(ImVec2(std::min(460.0f, app.area.w - 20), 0));
-    ImGui::Begin("Open", nullptr, kPanelFlags | ImGuiWindowFlags_NoTitleBar);
-    ImGui::TextWrapped("Drop an image and its embedding (.npy, written by scripts/embed) on this page, or");
-    bool open = ImGui::Button("Open files...");
-    note_rect(app, "open_files_screen");
-    if (open) platform_open_files();
-    ImGui::TextWrapped("A dataset opens with index.html?manifest=<url of manifest.json>. The decoder is "
-                       "?decoder=<url>, else decoder.onnx beside this page.");
-    ImGui::End();
-}
-
-// Every error in full, over the top of the canvas, until dismissed.
-void errors_window(annotator &app) {
-    if (app.errors.empty() && app.image_errors.empty()) return;
-    ImGui::SetNextWindowPos(ImVec2(app.area.x + 12, app.area.y + 12));
-    ImGui::SetNextWindowSize(ImVec2(std::max(200.0f, app.area.w - 24), 0));
-    ImGui::PushStyleColor(ImGuiCol_WindowBg, ImVec4(0.25f, 0.05f, 0.05f, 0.94f));
-    ImGui::Begin("Problems", nullptr, kPanelFlags);
-    for (const std::string &e : app.errors) ImGui::TextWrapped("%s", e.c_str());
-    for (const std::string &e : app.image_errors) ImGui::TextWrapped("%s", e.c_str());
-    bool dismiss = ImGui::Button("Dismiss");
-    note_rect(app, "dismiss_errors");
-    if (dismiss) {
-        app.errors.clear();
-        app.image_errors.clear();
-    }
-    ImGui::End();
-    ImGui::PopStyleColor();
-}
-
-void server_conflict_window(annotator &app, float w) {
-    if (app.server_conflict.empty()) return;
-    ImGui::SetNextWindowPos(ImVec2(w * 0.5f, 60), ImGuiCond_Always, ImVec2(0.5f, 0));
-    ImGui::SetNextWindowSize(ImVec2(480, 0));
-    ImGui::Begin("Save conflict", nullptr, kPanelFlags);
-    ImGui::TextWrapped("%s", app.server_conflict.c_str());
-    bool overwrite = ImGui::Button("Overwrite the server with mine");
-    note_rect(app, "conflict_overwrite");
-    if (overwrite) {
-        app.server_version = app.server_conflict_version;
-        app.server_conflict.clear();
-        app.server_due_ms = 0;
-    }
-    ImGui::SameLine();
-    bool load_theirs = ImGui::Button("Load the server's (discard mine)");
-    note_rect(app, "conflict_load_server");
-    if (load_theirs) {
-        app.server_conflict.clear();
-        reset_document(app);
-        app.restore_done = false;
-        fetch_server_annotations(app, [&app](bool ok, const std::string &text, double version) {
-            if (ok) {
-                size_t n = import_saved(app, text, "server annotations");
-                app.server_version = version;
-                app.notices.push_back("Loaded " + std::to_string(n) + " annotations from the server");
-            }
-            finish_restore(app);
-            app.autosaved_revision = ~uint64_t(0);  // overwrite the browser's copy now
-        });
-    }
-    ImGui::End();
 }
 
 void draw_prompt(const annotator &app) {
