@@ -288,4 +288,17 @@ TEST_CASE("polygon: 2250x1500 blob (prints timings; not asserted)") {
                                                    << " points; polygons_to_mask: " << best_raster << " ms; IoU "
                                                    << v);
     CHECK(v >= 0.999);
+
+    // Worst case for Douglas-Peucker: one ring around a comb of one-pixel teeth.
+    sam::binary_mask comb(w, h);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) comb.at(x, y) = y < 4 || x % 2 == 0;
+    auto t0 = std::chrono::steady_clock::now();
+    ps = sam::mask_to_polygons(comb, 1.0);
+    auto t1 = std::chrono::steady_clock::now();
+    REQUIRE(ps.polygons.size() == 1);
+    MESSAGE("mask_to_polygons 2250x1500 comb (tol 1): "
+            << std::chrono::duration<double, std::milli>(t1 - t0).count() << " ms, "
+            << ps.polygons[0].xy.size() / 2 << " points");
+    CHECK(iou(sam::polygons_to_mask(ps.polygons, h, w), comb) >= 0.98);
 }

@@ -105,7 +105,12 @@ std::vector<int> candidate_points(const std::vector<int> &ring) {
         const int x = ring[2 * i], y = ring[2 * i + 1], len = run_len(i);
         if (len >= 2 && run_len((i + m - 1) % m) >= 2) out.push_back(2 * x), out.push_back(2 * y);
         const int sx = (ring[2 * j] > x) - (ring[2 * j] < x), sy = (ring[2 * j + 1] > y) - (ring[2 * j + 1] < y);
-        for (int t = 0; t < len; t++) out.push_back(2 * x + (2 * t + 1) * sx), out.push_back(2 * y + (2 * t + 1) * sy);
+        // On a straight run only its two end midpoints can ever be the farthest point
+        // from a chord (distance is convex along a segment), so the rest are left out.
+        for (int t = 0; t < len; t++) {
+            if (t > 0 && t < len - 1) t = len - 1;
+            out.push_back(2 * x + (2 * t + 1) * sx), out.push_back(2 * y + (2 * t + 1) * sy);
+        }
     }
     return out;
 }
@@ -113,6 +118,8 @@ std::vector<int> candidate_points(const std::vector<int> &ring) {
 // Douglas-Peucker on a closed ring of candidate points (half-pixel units), returned in
 // pixels. The ring is split at its first point and the point farthest from it, and each
 // half is simplified. An empty result means it collapsed below 3 points.
+constexpr size_t k_long_ring = 2048, k_chunk = 1024;
+
 polygon simplify_ring(const std::vector<int> &pts, double tolerance_px) {
     const size_t n = pts.size() / 2;
     polygon out;
@@ -127,8 +134,19 @@ polygon simplify_ring(const std::vector<int> &pts, double tolerance_px) {
     std::vector<uint8_t> keep(n, 0);
     keep[0] = keep[far] = 1;
     const double tol2 = tolerance_px * tolerance_px;
-    douglas_peucker(pts, n, 0, far, tol2, keep);
-    douglas_peucker(pts, n, far, n, tol2, keep);
+    // Douglas-Peucker costs O(n * kept) at worst (a comb of one-pixel teeth); on very long
+    // rings, fixed split points every k_chunk candidates bound that to O(n * k_chunk).
+    const size_t chunk = n > k_long_ring ? k_chunk : n;
+    for (size_t a = 0; a < far; a += chunk) {
+        const size_t b = std::min(far, a + chunk);
+        keep[b % n] = 1;
+        douglas_peucker(pts, n, a, b, tol2, keep);
+    }
+    for (size_t a = far; a < n; a += chunk) {
+        const size_t b = std::min(n, a + chunk);
+        keep[b % n] = 1;
+        douglas_peucker(pts, n, a, b, tol2, keep);
+    }
     for (size_t i = 0; i < n; i++)
         if (keep[i]) out.xy.push_back(0.5f * pts[2 * i]), out.xy.push_back(0.5f * pts[2 * i + 1]);
     if (out.xy.size() < 6) out.xy.clear();
