@@ -287,30 +287,42 @@ const json *get_array(const ctx &c, const json &root, const char *key, bool requ
     return &*it;
 }
 
-// The COCO rle of an h x w image that is `win` in its top-left corner and 0 elsewhere.
+// The COCO rle of an h x w image that is `win` in its top-left corner and 0 elsewhere:
+// the window's own runs, split at its column ends, with the rows below it and the columns
+// right of it added as zeros.
 rle rle_from_window(const binary_mask &win, int h, int w) {
+    const rle wr = mask_to_rle(win);
+    const uint64_t wh = (uint64_t)win.height, below = (uint64_t)h - wh;
     rle r;
     r.height = h;
     r.width = w;
-    uint32_t run = 0;
-    uint8_t cur = 0;  // runs start with zeros
-    auto push = [&](uint8_t v, uint32_t n) {
-        if (v != cur) {
-            r.counts.push_back(run);
+    uint64_t run = 0;
+    bool ones = false;  // runs start with zeros
+    auto push = [&](bool v, uint64_t n) {
+        if (n == 0) return;
+        if (v != ones) {
+            r.counts.push_back((uint32_t)run);
             run = 0;
-            cur = v;
+            ones = v;
         }
         run += n;
     };
-    for (int x = 0; x < w; x++) {
-        if (x >= win.width) {
-            push(0, (uint32_t)h);
-            continue;
+    uint64_t row = 0;  // position inside the current window column
+    for (size_t i = 0; i < wr.counts.size(); i++) {
+        const bool v = i % 2 == 1;
+        for (uint64_t left = wr.counts[i]; left > 0;) {
+            const uint64_t take = std::min(left, wh - row);
+            push(v, take);
+            left -= take;
+            row += take;
+            if (row == wh) {
+                push(false, below);
+                row = 0;
+            }
         }
-        for (int y = 0; y < win.height && y < h; y++) push(win.at(x, y) ? 1 : 0, 1);
-        if (h > win.height) push(0, (uint32_t)(h - win.height));
     }
-    r.counts.push_back(run);
+    push(false, (uint64_t)(w - win.width) * (uint64_t)h);
+    r.counts.push_back((uint32_t)run);
     return r;
 }
 
