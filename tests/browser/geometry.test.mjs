@@ -14,7 +14,7 @@ import { startStaticServer } from './static_server.mjs';
 import { launchBrowser, waitReady, state, waitState, imageToPage } from './browser_harness.mjs';
 import { decodePng } from './png.mjs';
 import { decodeRle } from './coco_rle.mjs';
-import { makeTestDataset } from './test_dataset.mjs';
+import { embedDataset, makeTestDataset } from './test_dataset.mjs';
 
 const SITE = path.resolve('build/wasm/site');
 const RADII = [60, 40, 120, 80];  // as in make_disc_decoder.py (1024 frame)
@@ -191,4 +191,53 @@ test('points drag and remove; a new mask merges into the selected annotation (ad
   await page.keyboard.press('Control+KeyZ');
   s = await waitState(page, (t) => t.annotations.find((x) => x.id === A.id).area === A.area, { what: 'undo merges' });
   await page.close();
+});
+
+// Minimal .npy reader for the uint8 HxWx3 fixtures of tests/data.
+function readNpyU8(file) {
+  const b = fs.readFileSync(file);
+  const headerLen = b.readUInt16LE(8);
+  const header = b.toString('latin1', 10, 10 + headerLen);
+  assert.match(header, /'descr': '\|u1'/);
+  const shape = header.match(/'shape': \((\d+), (\d+), (\d+)\)/).slice(1).map(Number);
+  return { shape, data: b.subarray(10 + headerLen) };
+}
+
+test('EXIF-rotated JPEGs are shown upright, as the embedder saw them', async () => {
+  const exifDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sam-exif-test-'));
+  const exifServer = await startStaticServer({ '/': SITE, '/data/': exifDir });
+  try {
+    const cases = ['orient_6_mm', 'orient_3_ii', 'orient_8_ii'];
+    const m = embedDataset(exifDir, cases.map((c) => path.resolve(`tests/data/${c}.jpg`)));
+    const page = await browser.open(exifServer.url + 'index.html?manifest=/data/manifest.json&decoder=/data/decoder.onnx');
+    await waitReady(page, browser.logs);
+    for (let k = 0; k < m.images.length; k++) {
+      if (k > 0) await page.keyboard.press('ArrowRight');
+      const entry = m.images[k];
+      const s = await waitState(page, (t) => t.image && t.image.index === k && t.image.loaded, { what: entry.file });
+      assert.deepEqual(s.errors, []);
+      const expected = readNpyU8(path.resolve(`tests/data/${path.basename(entry.file, '.jpg').slice(0, 8)}_expected.npy`));
+      const [H, W] = expected.shape;
+      assert.deepEqual([s.image.height, s.image.width], [H, W], 'oriented size');
+      assert.deepEqual([entry.height, entry.width], [H, W], 'the embedder agrees');
+      await page.mouse.move(5, 795);
+      await page.waitForTimeout(150);
+      const shot = decodePng(await browser.shot(page, `geometry-exif-${k}`));
+      // the centre of every 8x8 flat colour block, on screen vs PIL's exif_transpose
+      let worst = 0;
+      for (let y = 4; y < H; y += 8) {
+        for (let x = 4; x < W; x += 8) {
+          const p = imageToPage(s, x, y);
+          const got = shot.pixel(Math.round(p.x), Math.round(p.y));
+          const i = (y * W + x) * 3;
+          for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(got[c] - expected.data[i + c]));
+        }
+      }
+      assert.ok(worst <= 24, `${entry.file}: on-screen colours differ from the upright picture by up to ${worst}`);
+    }
+    await page.close();
+  } finally {
+    await exifServer.close();
+    fs.rmSync(exifDir, { recursive: true, force: true });
+  }
 });

@@ -36,14 +36,27 @@ function drawImage(width, height, seed) {
   return px;
 }
 
-// Writes the dataset into `dir` and returns the manifest object.
-export function makeTestDataset(dir, sizes = [[640, 480], [300, 500]]) {
+// Embeds the image files `files` with the tiny model into dataset folder `dir`; returns the manifest.
+export function embedDataset(dir, files) {
   const src = path.join(dir, 'src');
   fs.mkdirSync(src, { recursive: true });
-  sizes.forEach(([w, h], k) => fs.writeFileSync(path.join(src, `picture${k + 1}.png`), encodePng(w, h, drawImage(w, h, k))));
+  for (const f of files) fs.copyFileSync(f, path.join(src, path.basename(f)));
   execFileSync('scripts/embed', ['--encoder', path.join(TINY, 'encoder.onnx'), '--decoder', path.join(TINY, 'decoder.onnx'),
     '--decoder-full', path.join(TINY, 'decoder_full.onnx'), '--model-id', 'sam-tiny-test', '--images', src, '--out', dir],
   { stdio: ['ignore', 'ignore', 'inherit'] });
   fs.rmSync(src, { recursive: true, force: true });
   return JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+}
+
+// Writes the dataset (drawn pictures picture<k>.png of the given sizes) into `dir`; returns the manifest.
+export function makeTestDataset(dir, sizes = [[640, 480], [300, 500]]) {
+  const tmp = fs.mkdtempSync(path.join(dir, 'drawn-'));
+  const files = sizes.map(([w, h], k) => {
+    const f = path.join(tmp, `picture${k + 1}.png`);
+    fs.writeFileSync(f, encodePng(w, h, drawImage(w, h, k)));
+    return f;
+  });
+  const manifest = embedDataset(dir, files);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  return manifest;
 }
