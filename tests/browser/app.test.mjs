@@ -153,3 +153,16 @@ test('dataset: hover preview, positive/negative points, box, candidate pick, ove
   assert.deepEqual(s.errors, []);
   await page.close();
 });
+
+test('the official decoder interface (full-resolution `masks` output, orig_im_size) works the same', async () => {
+  const page = await browser.open(server.url + 'index.html?manifest=/data/manifest.json&decoder=/data/decoder_full.onnx');
+  await waitReady(page, browser.logs);
+  let s = await waitState(page, (t) => t.image && t.image.loaded && t.decoder.status === 'ready', { what: 'ready' });
+  assert.match(s.decoder.description, /official \(with masks\)/);
+  const p = imageToPage(s, 100, 120);
+  await page.mouse.click(p.x, p.y);
+  s = await waitState(page, (t) => t.result_kind === 'prompt' && t.points.length === 1, { what: 'decode' });
+  assert.equal(s.candidates.length, 3);
+  assert.deepEqual(s.errors, []);
+  await page.close();
+});
