@@ -14,6 +14,7 @@ import { load_decoder_session } from '../lib/decoder_session.mjs';
 import { write_file_atomic, sha256_file } from '../server/atomic_file.mjs';
 import { read_manifest, MANIFEST_FILE } from './dataset.mjs';
 import { read_npy, npy_to_f32 } from './npy_file.mjs';
+import { sam_encoder } from './encoder.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const PROPOSALS_VERSION = 1;
@@ -22,12 +23,16 @@ const USAGE = `usage: scripts/embed --everything --out DATASET_DIR [--decoder-ba
                     [--points-per-side 32] [--points-per-batch 64] [--pred-iou-thresh 0.88]
                     [--stability-score-thresh 0.95] [--stability-score-offset 1.0]
                     [--box-nms-thresh 0.7] [--min-mask-region-area 0] [--low-res-stability]
+                    [--crop-n-layers 0 --encoder encoder.onnx] [--crop-nms-thresh 0.7]
+                    [--crop-overlap-ratio 0.3413] [--crop-n-points-downscale-factor 1]
                     [--threads T] [--force]
-  Runs SamAutomaticMaskGenerator (official parameters and defaults; crop_n_layers 0) on
+  Runs SamAutomaticMaskGenerator (official parameters and defaults) on
   every image of DATASET_DIR/manifest.json and writes DATASET_DIR/proposals/<stem>.json:
   {"version", "image", "width", "height", "sha256", "decoder_sha256", "params",
    "annotations": [{segmentation (COCO RLE), area, bbox, predicted_iou, point_coords,
    stability_score, crop_box}], "stats"}. Done images are skipped unless --force.
+  Crop layers (--crop-n-layers > 0) embed each crop with --encoder (the dataset's encoder,
+  checked by its sha256); the whole-image crop uses the stored embedding.
   The decoder defaults to DATASET_DIR/decoder_batch.onnx. SAM_AMG=/path/to/sam_amg picks
   the native tool, else build/native (built when missing) or the newest build/*/sam_amg.`;
 
@@ -99,15 +104,31 @@ export function read_embedding(file) {
 }
 
 // Runs the whole generator for one image; resolves the finish reply (annotations, stats)
-// plus decode/total seconds.
-export async function everything_one({ tool, decoder, embedding, width, height, params }) {
+// plus decode/encode/total seconds. crop_embedding(crop_box) -> ort.Tensor embeds a crop
+// (needed only when params.crop_n_layers > 0).
+export async function everything_one({ tool, decoder, embedding, width, height, params, crop_embedding = null }) {
     const t0 = performance.now();
-    let decode_ms = 0;
+    let decode_ms = 0, encode_ms = 0;
     const setup = await tool.ask({ cmd: 'everything', height, width, params });
-    if (setup.crops.length !== 1) throw new Error('crop_n_layers > 0 needs crop embeddings, which the embedder does not make yet');
-    const points = setup.points[0];
-    const n_points = points.length / 2;
+    if (setup.crops.length > 1 && !crop_embedding) throw new Error('crop_n_layers > 0 needs crop embeddings: pass --encoder');
     const per_batch = setup.points_per_batch;
+    for (const [crop, box] of setup.crops.entries()) {
+        let emb = embedding;
+        if (crop > 0) {
+            const e0 = performance.now();
+            emb = await crop_embedding(box);
+            encode_ms += performance.now() - e0;
+        }
+        decode_ms += await decode_crop({ tool, decoder, embedding: emb, crop, points: setup.points[crop], per_batch });
+    }
+    const result = await tool.ask({ cmd: 'finish' });
+    return { ...result, decode_seconds: decode_ms / 1000, encode_seconds: encode_ms / 1000, seconds: (performance.now() - t0) / 1000 };
+}
+
+// Decodes one crop's grid in batches and feeds the outputs to the tool; returns decoder ms.
+async function decode_crop({ tool, decoder, embedding, crop, points, per_batch }) {
+    let decode_ms = 0;
+    const n_points = points.length / 2;
     for (let first = 0; first < n_points; first += per_batch) {
         const n = Math.min(per_batch, n_points - first);
         const feeds = {
@@ -123,10 +144,9 @@ export async function everything_one({ tool, decoder, embedding, width, height, 
         if (iou.dims[0] !== n || masks.dims.join(',') !== `${n},${channels},256,256`) {
             throw new Error(`${decoder.source}: outputs iou_predictions [${iou.dims}], low_res_masks [${masks.dims}] for ${n} points`);
         }
-        await tool.ask({ cmd: 'batch', crop: 0, first, n, channels }, [iou.data, masks.data]);
+        await tool.ask({ cmd: 'batch', crop, first, n, channels }, [iou.data, masks.data]);
     }
-    const result = await tool.ask({ cmd: 'finish' });
-    return { ...result, decode_seconds: decode_ms / 1000, seconds: (performance.now() - t0) / 1000 };
+    return decode_ms;
 }
 
 const FLAGS = {
@@ -134,6 +154,9 @@ const FLAGS = {
     '--pred-iou-thresh': ['pred_iou_thresh', 'num'], '--stability-score-thresh': ['stability_score_thresh', 'num'],
     '--stability-score-offset': ['stability_score_offset', 'num'], '--box-nms-thresh': ['box_nms_thresh', 'num'],
     '--min-mask-region-area': ['min_mask_region_area', 'int'],
+    '--crop-n-layers': ['crop_n_layers', 'int'], '--crop-nms-thresh': ['crop_nms_thresh', 'num'],
+    '--crop-overlap-ratio': ['crop_overlap_ratio', 'num'],
+    '--crop-n-points-downscale-factor': ['crop_n_points_downscale_factor', 'int'],
 };
 
 function parse_args(argv) {
@@ -148,6 +171,7 @@ function parse_args(argv) {
         if (a === '--help' || a === '-h') { o.help = true; continue; }
         if (a === '--out') o.out = val();
         else if (a === '--decoder-batch') o.decoder = val();
+        else if (a === '--encoder') o.encoder = val();
         else if (a === '--threads') o.threads = Number(val());
         else if (a === '--force') o.force = true;
         else if (a === '--low-res-stability') o.params.stability_score_on_low_res = true;
@@ -160,6 +184,7 @@ function parse_args(argv) {
     }
     if (!o.help && !o.out) throw new Error('--out DATASET_DIR is required');
     if (!Number.isInteger(o.threads) || o.threads < 0) throw new Error('--threads needs a whole number');
+    if (o.params.crop_n_layers > 0 && !o.encoder) throw new Error('--crop-n-layers needs --encoder (crops get their own embeddings)');
     return o;
 }
 
@@ -184,13 +209,20 @@ export async function main(argv) {
         return 2;
     }
     if (o.help) { console.log(USAGE); return 0; }
-    let manifest, decoder, tool;
+    let manifest, decoder, tool, encoder = null;
     const decoder_file = o.decoder || path.join(o.out, 'decoder_batch.onnx');
     try {
         manifest = read_manifest(path.join(o.out, MANIFEST_FILE));
         if (!manifest) throw new Error(`${path.join(o.out, MANIFEST_FILE)} not found: embed the images first`);
         const session_options = o.threads ? { intraOpNumThreads: o.threads, interOpNumThreads: 1 } : {};
         decoder = await load_decoder_session(ort, decoder_file, { expect: 'batch', session_options });
+        if (o.params.crop_n_layers > 0) {
+            encoder = await sam_encoder.load(o.encoder, { threads: o.threads });
+            const want = manifest.model?.encoder_sha256;
+            if (want && encoder.sha256 !== want) {
+                throw new Error(`${o.encoder} is not the encoder of this dataset (sha256 ${encoder.sha256.slice(0, 12)}..., manifest says ${want.slice(0, 12)}...)`);
+            }
+        }
         tool = amg_tool.start();
     } catch (err) {
         console.error(`embed --everything: ${err.message}`);
@@ -220,18 +252,31 @@ export async function main(argv) {
         }
         try {
             const embedding = read_embedding(path.join(o.out, entry.embedding));
-            const r = await everything_one({ tool, decoder, embedding, width: entry.width, height: entry.height, params });
+            const crop_embedding = encoder && (async (box) => {
+                const tmp = path.join(o.out, 'proposals', `.crop-${process.pid}.f32`);
+                try {
+                    await tool.ask({ cmd: 'crop_input', image: path.resolve(o.out, entry.file), crop: box, out: tmp });
+                    const buf = fs.readFileSync(tmp);
+                    const bytes = buf.byteOffset % 4 === 0 ? buf : Buffer.from(buf);
+                    const values = await encoder.run(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4));
+                    return new ort.Tensor('float32', values, [1, 256, 64, 64]);
+                } finally {
+                    fs.rmSync(tmp, { force: true });
+                }
+            });
+            const r = await everything_one({ tool, decoder, embedding, width: entry.width, height: entry.height, params, crop_embedding });
             const out = {
                 version: PROPOSALS_VERSION, image: entry.file, image_id: entry.id, width: entry.width, height: entry.height,
                 sha256: entry.sha256, decoder_sha256, params, annotations: r.annotations,
-                stats: { ...r.stats, decode_seconds: r.decode_seconds, seconds: r.seconds },
+                stats: { ...r.stats, decode_seconds: r.decode_seconds, encode_seconds: r.encode_seconds, seconds: r.seconds },
             };
             await write_file_atomic(file, JSON.stringify(out) + '\n');
             done++;
             total_masks += r.annotations.length;
             const s = r.stats;
             console.log(`${tag}: ${r.annotations.length} masks (${s.masks_seen} decoded, ${s.passed_iou} passed IoU, ` +
-                `${s.passed_stability} stable) in ${r.seconds.toFixed(2)} s (decoder ${r.decode_seconds.toFixed(2)} s)`);
+                `${s.passed_stability} stable) in ${r.seconds.toFixed(2)} s (decoder ${r.decode_seconds.toFixed(2)} s` +
+                (encoder ? `, crop encoder ${r.encode_seconds.toFixed(2)} s)` : ')'));
         } catch (err) {
             failed.push(`${entry.file}: ${err.message}`);
             console.error(`${tag}: FAILED ${err.message}`);
@@ -240,6 +285,7 @@ export async function main(argv) {
     }
     tool.close();
     await decoder.release?.();
+    await encoder?.close();
     const secs = (performance.now() - t_all) / 1000;
     console.log(`everything: ${done} images done, ${skipped} skipped, ${failed.length} failed; ${total_masks} masks; ` +
         `${secs.toFixed(1)} s${done ? ` (${(secs / done).toFixed(2)} s per image)` : ''}`);

@@ -17,6 +17,10 @@
 //   {"cmd":"box_mask","height":H,"width":W,"channels":K,"bytes":N} + payload (n = 1)
 //       -> {"segmentation":{"size":[H,W],"counts":S},"area":A,"bbox":[x,y,w,h],"predicted_iou":q}
 //          using mask 0 (SamPredictor.predict(box=..., multimask_output=False)).
+// Crops (crop_n_layers > 0) need their own embeddings, from the encoder input of the crop:
+//   {"cmd":"crop_input","image":PATH,"crop":[x0,y0,x1,y1],"out":PATH}
+//       -> writes the 1x3x1024x1024 float32 encoder input of image[y0:y1, x0:x1] (EXIF-
+//          oriented pixels; the same preprocessing as sam_preprocess) -> {"input_h","input_w"}
 // Detector boxes to a COCO file (scripts/embed --boxes), a session of three requests:
 //   {"cmd":"boxes_load","format":"coco"|"yolo","path":FILE_OR_DIR,"classes":FILE|null,
 //    "images":[{"id","file","width","height"} from manifest.json]}
@@ -53,6 +57,7 @@
 #include "core/automatic_mask_generator.h"
 #include "core/box_prompts.h"
 #include "core/coco_json.h"
+#include "core/image_decode.h"
 #include "core/mask_postprocess.h"
 #include "core/resize_longest_side.h"
 #include "core/rle.h"
@@ -259,6 +264,43 @@ struct session {
         sam::rle r = sam::mask_to_rle(m);
         return json{{"ok", true}, {"segmentation", rle_json(r)}, {"area", sam::rle_area(r)},
                     {"bbox", xywh(sam::rle_to_bbox(r))}, {"predicted_iou", data[0]}};
+    }
+
+    json crop_input(const json &req) {
+        const std::string image = str_field(req, "image"), out = str_field(req, "out");
+        const json *c = req.contains("crop") ? &req["crop"] : nullptr;
+        int b[4];
+        bool ok = !image.empty() && !out.empty() && c && c->is_array() && c->size() == 4;
+        for (int k = 0; ok && k < 4; k++) {
+            ok = (*c)[k].is_number_integer() && std::llabs((*c)[k].get<int64_t>()) <= k_max_side;
+            if (ok) b[k] = (int)(*c)[k].get<int64_t>();
+        }
+        if (!ok) return fail("crop_input: needs \"image\", \"out\" and integer \"crop\": [x0, y0, x1, y1]");
+        std::string bytes;
+        if (!read_text(image, bytes)) return fail(image + ": cannot read");
+        sam::image_u8 img;
+        sam::status st = sam::decode_image((const uint8_t *)bytes.data(), bytes.size(), image, img);
+        if (!st) return fail(st.message);
+        if (b[0] < 0 || b[1] < 0 || b[2] > img.width || b[3] > img.height || b[2] <= b[0] || b[3] <= b[1])
+            return fail("crop_input: crop [" + std::to_string(b[0]) + ", " + std::to_string(b[1]) + ", " +
+                        std::to_string(b[2]) + ", " + std::to_string(b[3]) + "] is not inside the " +
+                        std::to_string(img.width) + "x" + std::to_string(img.height) + " image " + image);
+        sam::image_u8 crop;
+        crop.width = b[2] - b[0];
+        crop.height = b[3] - b[1];
+        crop.channels = img.channels;
+        crop.pixels.resize((size_t)crop.width * crop.height * crop.channels);
+        const size_t row = (size_t)crop.width * crop.channels;
+        for (int y = 0; y < crop.height; y++) std::memcpy(crop.at(0, y), img.at(b[0], b[1] + y), row);
+        std::vector<float> tensor((size_t)3 * sam::encoder_image_size * sam::encoder_image_size);
+        sam::image_shape in;
+        st = sam::preprocess(crop, tensor.data(), &in);
+        if (!st) return fail(st.message);
+        FILE *f = std::fopen(out.c_str(), "wb");
+        if (!f) return fail(out + ": cannot write");
+        const size_t written = std::fwrite(tensor.data(), sizeof(float), tensor.size(), f);
+        if (std::fclose(f) != 0 || written != tensor.size()) return fail(out + ": short write");
+        return json{{"ok", true}, {"input_h", in.height}, {"input_w", in.width}};
     }
 
     // ---- detector boxes -> COCO ---------------------------------------------------------
@@ -552,6 +594,7 @@ int main(int argc, char **argv) {
         else if (cmd == "finish") reply = s.finish();
         else if (cmd == "box") reply = s.box(req);
         else if (cmd == "box_mask") reply = s.box_mask(req, s.payload);
+        else if (cmd == "crop_input") reply = s.crop_input(req);
         else if (cmd == "boxes_load") reply = s.boxes_load(req);
         else if (cmd == "boxes_mask") reply = s.boxes_mask(req, s.payload);
         else if (cmd == "boxes_write") reply = s.boxes_write(req);

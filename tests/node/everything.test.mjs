@@ -1,15 +1,18 @@
 // scripts/embed --everything on a 2-image dataset made with the tiny test model:
 // proposals written per image, valid COCO RLE, scores above the thresholds, no pair of
 // boxes above the NMS threshold, each proposal traceable to a decoder output for its
-// own grid point; resumable (skips done images, redoes on changed parameters).
+// own grid point; resumable (skips done images, redoes on changed parameters); crop
+// layers with crops embedded on the fly.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { TINY, run_embed, make_images, read_json } from './embed_harness.mjs';
 import { amg_tool, read_embedding } from '../../scripts/embedder/everything.mjs';
+import { find_preprocess_tool } from '../../scripts/embedder/preprocess_tool.mjs';
 
 const ENCODER = path.join(TINY, 'encoder.onnx');
 const BATCH = path.join(TINY, 'decoder_batch.onnx');
@@ -152,4 +155,40 @@ test('--everything reports a missing decoder and bad parameters', async () => {
     const r2 = await run_embed(['--everything', '--out', ds, '--pred-iou-thresh', '3']);
     assert.equal(r2.code, 2);
     assert.match(r2.stderr, /pred_iou_thresh must be in \[0, 1\]/);
+});
+
+test('--everything with crop layers embeds each crop; the whole-image crop input equals sam_preprocess', async () => {
+    const m = read_json(path.join(ds, 'manifest.json'));
+    const entry = m.images[1];
+    // Crop input of the whole image == the embedder's preprocessing (both C++ core).
+    const tool = amg_tool.start();
+    const out = path.join(tmp, 'crop.f32');
+    try {
+        const r = await tool.ask({ cmd: 'crop_input', image: path.join(ds, entry.file), crop: [0, 0, entry.width, entry.height], out });
+        assert.ok(r.input_h === 1024 || r.input_w === 1024);
+        await assert.rejects(tool.ask({ cmd: 'crop_input', image: path.join(ds, entry.file), crop: [0, 0, entry.width + 1, 5], out }), /not inside/);
+    } finally {
+        tool.close();
+    }
+    const pre = spawnSync(find_preprocess_tool(), [path.join(ds, entry.file), path.join(tmp, 'pre.f32')], { encoding: 'utf8' });
+    assert.equal(pre.status, 0, pre.stderr);
+    assert.ok(fs.readFileSync(out).equals(fs.readFileSync(path.join(tmp, 'pre.f32'))));
+
+    const r = await run_embed(['--everything', '--out', ds, '--points-per-side', '2', '--crop-n-layers', '1', '--encoder', ENCODER,
+        '--pred-iou-thresh', '0', '--stability-score-thresh', '0', '--box-nms-thresh', '1', '--crop-nms-thresh', '1', '--threads', '1']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /crop encoder/);
+    const p = read_json(path.join(ds, 'proposals', `${path.basename(entry.embedding, '.npy')}.json`));
+    assert.equal(p.params.crop_n_layers, 1);
+    assert.equal(p.stats.masks_seen, 5 * 4 * 3);  // 5 crops x 2x2 points x 3 masks
+    // Masks from inner crops survive when they do not touch an inner crop edge.
+    const crops = new Set(p.annotations.map((a) => a.crop_box.join(',')));
+    assert.ok(crops.has(`0,0,${entry.width},${entry.height}`));
+    for (const a of p.annotations) assert.deepEqual(a.segmentation.size, [entry.height, entry.width]);
+
+    const bad = await run_embed(['--everything', '--out', ds, '--crop-n-layers', '1']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--crop-n-layers needs --encoder/);
+    const wrong = await run_embed(['--everything', '--out', ds, '--crop-n-layers', '1', '--encoder', path.join(TINY, 'decoder.onnx')]);
+    assert.equal(wrong.code, 2);
 });
