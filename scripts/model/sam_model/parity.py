@@ -169,18 +169,21 @@ def check_preprocess(ref: str, report: Report) -> None:
         i += 1
 
 
-def run_all(ref: str, mutate: Optional[Mutator] = None, out=sys.stdout) -> Report:
+PARTS = ("decoder", "official-onnx", "vit", "tinyvit", "preprocess")
+
+
+def run_all(ref: str, mutate: Optional[Mutator] = None, out=sys.stdout, parts=PARTS) -> Report:
     report = Report(out)
     if not os.path.isdir(ref):
         report.failed.append(f"{ref} is not a folder")
         print(f"FAIL {ref} is not a folder", file=out)
         return report
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
-    check_decoder(ref, report, mutate)
-    check_official_onnx(ref, report)
-    check_vit(ref, report, mutate)
-    check_tinyvit(ref, report, mutate)
-    check_preprocess(ref, report)
+    checks = {"decoder": lambda: check_decoder(ref, report, mutate), "official-onnx": lambda: check_official_onnx(ref, report),
+              "vit": lambda: check_vit(ref, report, mutate), "tinyvit": lambda: check_tinyvit(ref, report, mutate),
+              "preprocess": lambda: check_preprocess(ref, report)}
+    for part in parts:
+        checks[part]()
     return report
 
 
@@ -198,9 +201,15 @@ def main(argv=None) -> int:
     ap.add_argument("reference", help="folder laid out like shared/sam-reference")
     ap.add_argument("--layernorm2d-eps", type=float, default=None,
                     help="plant a bug: use this LayerNorm2d eps (official 1e-6) to see parity fail")
+    ap.add_argument("--parts", default=",".join(PARTS),
+                    help=f"comma-separated subset of {','.join(PARTS)} (default: all)")
     args = ap.parse_args(argv)
+    parts = [p for p in args.parts.split(",") if p]
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown or not parts:
+        ap.error(f"--parts: unknown {','.join(unknown) or '(empty)'}; choose from {','.join(PARTS)}")
     mutate = set_layernorm2d_eps(args.layernorm2d_eps) if args.layernorm2d_eps is not None else None
-    report = run_all(args.reference, mutate)
+    report = run_all(args.reference, mutate, parts=parts)
     print(f"{report.passed} passed, {len(report.failed)} failed")
     return 0 if not report.failed and report.passed > 0 else 1
 
