@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { TINY, run_embed, make_images, read_json } from './embed_harness.mjs';
-import { read_embedding } from '../../scripts/embedder/everything.mjs';
+import { amg_tool, read_embedding } from '../../scripts/embedder/everything.mjs';
 
 const ENCODER = path.join(TINY, 'encoder.onnx');
 const DECODER = path.join(TINY, 'decoder.onnx');
@@ -141,4 +141,36 @@ test('--boxes refuses a missing boxes file and a dataset without a manifest', as
     const r2 = await run_embed(['--boxes', path.join(tmp, 'results.json'), '--out', path.join(tmp, 'empty')]);
     assert.equal(r2.code, 2);
     assert.match(r2.stderr, /manifest\.json not found/);
+});
+
+test('sam_amg box / box_mask (the one-box requests): official apply_boxes and the official mask', async () => {
+    const e = entry('img01.png');
+    const bbox = [6.5, 3, 30, 25.25];
+    const tool = amg_tool.start();
+    try {
+        const b = await tool.ask({ cmd: 'box', height: e.height, width: e.width, bbox });
+        assert.deepEqual(b.point_labels, [2, 3]);
+        const scale = 1024 / Math.max(e.width, e.height);
+        const nw = Math.floor(e.width * scale + 0.5), nh = Math.floor(e.height * scale + 0.5);
+        const want = [bbox[0] * nw / e.width, bbox[1] * nh / e.height, (bbox[0] + bbox[2]) * nw / e.width, (bbox[1] + bbox[3]) * nh / e.height];
+        for (let k = 0; k < 4; k++) assert.ok(Math.abs(b.point_coords[k] - want[k]) < 1e-3, `${b.point_coords} vs ${want}`);
+
+        const session = await ort.InferenceSession.create(DECODER, { intraOpNumThreads: 1 });
+        const out = await session.run({
+            image_embeddings: read_embedding(path.join(ds, e.embedding)),
+            point_coords: new ort.Tensor('float32', Float32Array.from(b.point_coords), [1, 2, 2]),
+            point_labels: new ort.Tensor('float32', Float32Array.from([2, 3]), [1, 2]),
+            mask_input: new ort.Tensor('float32', new Float32Array(256 * 256), [1, 1, 256, 256]),
+            has_mask_input: new ort.Tensor('float32', new Float32Array([0]), [1]),
+            orig_im_size: new ort.Tensor('float32', Float32Array.from([e.height, e.width]), [2]),
+        });
+        const iou = out.iou_predictions, masks = out.low_res_masks;
+        const m = await tool.ask({ cmd: 'box_mask', height: e.height, width: e.width, channels: iou.dims[1] }, [iou.data, masks.data]);
+        assert.deepEqual(m.segmentation.size, [e.height, e.width]);
+        assert.equal(m.predicted_iou, iou.data[0]);
+        assert.ok(Math.abs(m.area - await official_area(e, bbox)) <= 2);
+        await assert.rejects(tool.ask({ cmd: 'box_mask', height: e.height, width: e.width, channels: 4 }, [iou.data]), /payload has/);
+    } finally {
+        tool.close();
+    }
 });
