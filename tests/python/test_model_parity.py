@@ -23,7 +23,8 @@ def test_parity_script_passes_on_reference():
     lines = r.stdout.splitlines()
     # Every part of the reference folder was checked, none skipped.
     for part in ("decoder a multi low_res_masks", "official_decoder.onnx e masks", "reduced ViT output",
-                 "TinyViT output", "preprocess img3"):
+                 "TinyViT output", "preprocess img3", "our full ONNX e single masks",
+                 "our fast ONNX a multi low_res_masks"):
         assert any(line.startswith("PASS") and part in line for line in lines), part
     assert not any(line.startswith("SKIP") for line in lines)
 

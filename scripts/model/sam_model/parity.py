@@ -125,6 +125,35 @@ def check_official_onnx(ref: str, report: Report) -> None:
                 report.compare(f"{fname} {case} {name}", outs[name], io[f"{case}.{mode}.{name}"], TOL[name])
 
 
+def check_our_onnx(ref: str, report: Report) -> None:
+    """Export our decoders from decoder_state_dict.pt (as `export --decoder-only` does)
+    and run them in onnxruntime against the official PyTorch outputs."""
+    sd_path = os.path.join(ref, "decoder", "decoder_state_dict.pt")
+    io_path = os.path.join(ref, "decoder", "decoder_io.npz")
+    if not (os.path.exists(sd_path) and os.path.exists(io_path)):
+        report.skip("our ONNX export", "decoder_state_dict.pt or decoder_io.npz missing")
+        return
+    import tempfile
+
+    import onnxruntime as ort
+
+    from .export import export_decoder
+
+    sam = build_sam_decoder_only("vit_b", sd_path)
+    io = np.load(io_path)
+    with tempfile.TemporaryDirectory(prefix="sam_parity_") as tmp:
+        for variant, mode in (("full", "multi"), ("full", "single"), ("fast", "multi")):
+            path = os.path.join(tmp, f"decoder_{variant}_{mode}.onnx")
+            export_decoder(sam, path, variant, return_single_mask=mode == "single", log=lambda *a: None)
+            sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+            names = [o.name for o in sess.get_outputs()]
+            for case in _cases(io):
+                feeds = {n: t.numpy() for n, t in zip([i.name for i in sess.get_inputs()], _inputs(io, case))}
+                for name, got in zip(names, sess.run(None, feeds)):
+                    report.compare(f"our {variant} ONNX {case} {mode} {name}", got, io[f"{case}.{mode}.{name}"],
+                                   TOL[name])
+
+
 def _check_encoder(report: Report, name: str, module: torch.nn.Module, sd_path: str, io_path: str,
                    mutate: Optional[Mutator]) -> None:
     if not (os.path.exists(sd_path) and os.path.exists(io_path)):
@@ -169,7 +198,7 @@ def check_preprocess(ref: str, report: Report) -> None:
         i += 1
 
 
-PARTS = ("decoder", "official-onnx", "vit", "tinyvit", "preprocess")
+PARTS = ("decoder", "official-onnx", "our-onnx", "vit", "tinyvit", "preprocess")
 
 
 def run_all(ref: str, mutate: Optional[Mutator] = None, out=sys.stdout, parts=PARTS) -> Report:
@@ -180,6 +209,7 @@ def run_all(ref: str, mutate: Optional[Mutator] = None, out=sys.stdout, parts=PA
         return report
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
     checks = {"decoder": lambda: check_decoder(ref, report, mutate), "official-onnx": lambda: check_official_onnx(ref, report),
+              "our-onnx": lambda: check_our_onnx(ref, report),
               "vit": lambda: check_vit(ref, report, mutate), "tinyvit": lambda: check_tinyvit(ref, report, mutate),
               "preprocess": lambda: check_preprocess(ref, report)}
     for part in parts:
