@@ -39,10 +39,6 @@ int default_output(const decoder_result &r, int n_points) {
     return best;
 }
 
-int request_point_count(const annotator &app) {
-    return (int)app.points.size() + (app.has_box ? 2 : 1);
-}
-
 bool prompt_empty(const annotator &app) { return app.points.empty() && !app.has_box; }
 
 void send_request(annotator &app, request_kind kind, const std::vector<click_point> &points, bool has_box,
@@ -77,8 +73,9 @@ void send_request(annotator &app, request_kind kind, const std::vector<click_poi
     }
     r.orig_h = app.image.height;
     r.orig_w = app.image.width;
+    int n_points = (int)r.point_labels.size();
     uint64_t id = app.dec->request(std::move(r));
-    app.request_kinds[id] = annotator::request_info{kind, platform_last_input_ms(), platform_now_ms()};
+    app.request_kinds[id] = annotator::request_info{kind, platform_last_input_ms(), platform_now_ms(), n_points};
 }
 
 void request_prompt(annotator &app) {
@@ -105,7 +102,8 @@ void poll_decoder(annotator &app) {
         add_error(app, "decoder: " + r.error);
         return;
     }
-    if (kind == request_kind::hover && !prompt_empty(app)) return;  // a click superseded the preview
+    // a click superseded the preview; a cleared or accepted prompt wants no late result
+    if ((kind == request_kind::hover) != prompt_empty(app)) return;
     if (r.mask_count <= 0 || (int)r.low_res_masks.size() != r.mask_count * kLowRes * kLowRes) {
         add_error(app, "decoder: unexpected low_res_masks size");
         return;
@@ -119,7 +117,7 @@ void poll_decoder(annotator &app) {
     app.result_kind = kind;
     app.decode_count++;
     app.last_decode_ms = app.result.decode_ms;
-    app.selected_output = default_output(app.result, kind == request_kind::hover ? 2 : request_point_count(app));
+    app.selected_output = default_output(app.result, info.n_points);
     show_selected_logits(app);
 }
 
@@ -302,7 +300,9 @@ void annotator_open_image(annotator &app, int index) {
                        app.image = std::move(img);
                        canvas_renderer_set_image(app.renderer, app.image);
                        app.image_ready = true;
-                       app.fit_pending = true;
+                       // fitted now, so state() never pairs this image with the previous view
+                       app.view = view_fit(app.image.width, app.image.height, app.area);
+                       app.fit_pending = app.area.w <= 1;  // no frame laid out yet
                    });
     load_resource(app, resource_url(app, entry.embedding),
                    [&app, generation, entry](const status &st, std::vector<uint8_t> &&bytes) {
@@ -693,6 +693,7 @@ void annotator_frame(annotator &app, int fb_w, int fb_h) {
     app.area = canvas_rect{left_w, 0, std::max(1.0f, w - left_w - right_w), std::max(1.0f, h - kStatusBarH)};
 
     app.ui_rects.clear();
+    app.text_input_active = ImGui::GetIO().WantTextInput;
     poll_decoder(app);
     if (app.dec && app.dec->status() == decoder_status::failed && !app.decoder_error_reported) {
         app.decoder_error_reported = true;
@@ -773,6 +774,7 @@ std::string annotator_state_json(const annotator &app) {
     s["autosaved_revision"] = app.autosaved_revision;
     s["notices"] = app.notices;
     s["help_visible"] = app.show_help;
+    s["text_input_active"] = app.text_input_active;
     json ui = json::object();
     for (const auto &kv : app.ui_rects) ui[kv.first] = {kv.second[0], kv.second[1], kv.second[2], kv.second[3]};
     s["ui"] = ui;

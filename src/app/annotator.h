@@ -51,6 +51,7 @@ struct annotator {
         request_kind kind = request_kind::prompt;
         double input_ms = 0;  // performance.now() of the input event that caused it
         double sent_ms = 0;
+        int n_points = 0;  // point_labels length, padding and box corners included
     };
     std::map<uint64_t, request_info> request_kinds;  // in-flight ids -> what they were for
     decoder_result result;                            // the shown result
@@ -108,6 +109,7 @@ struct annotator {
     // Screen rectangles (x, y, w, h) of named widgets, drawn last frame: lets the
     // browser tests click real UI (state().ui) without knowing the layout.
     std::map<std::string, std::array<float, 4>> ui_rects;
+    bool text_input_active = false;  // an ImGui text field has the keyboard
     bool export_rle = false;        // COCO download: RLE instead of polygons
     bool export_all_images = true;  // COCO download: whole dataset, else the current image
     char new_category_name[64] = "";

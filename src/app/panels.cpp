@@ -271,7 +271,7 @@ void status_bar(annotator &app, float w, float h) {
 void help_window(annotator &app, float w, float h) {
     if (!app.show_help) return;
     ImGui::SetNextWindowPos(ImVec2(w * 0.5f, h * 0.5f), ImGuiCond_Always, ImVec2(0.5f, 0.5f));
-    ImGui::SetNextWindowSize(ImVec2(460, 0));
+    ImGui::SetNextWindowSize(ImVec2(std::min(640.0f, w - 40), 0));
     ImGui::Begin("Help (F1 or ?)", &app.show_help, ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoSavedSettings);
     static const char *rows[][2] = {
         {"hover", "preview the mask under the cursor"},
@@ -293,6 +293,8 @@ void help_window(annotator &app, float w, float h) {
         {"F1, ?", "this help"},
     };
     if (ImGui::BeginTable("keys", 2, ImGuiTableFlags_RowBg)) {
+        ImGui::TableSetupColumn("key", ImGuiTableColumnFlags_WidthFixed, 250);
+        ImGui::TableSetupColumn("does", ImGuiTableColumnFlags_WidthStretch);
         for (auto &r : rows) {
             ImGui::TableNextRow();
             ImGui::TableNextColumn();

@@ -110,6 +110,7 @@ test('accept, export, undo/redo, categories, delete, help; autosave restored aft
 
     // a new category typed into the categories panel becomes the current one
     await clickUi(page, 'new_category');
+    await waitState(page, (t) => t.text_input_active, { what: 'category name field active' });
     await page.keyboard.type('tree');
     await page.keyboard.press('Enter');
     s = await waitState(page, (t) => t.categories.length === 2, { what: 'new category' });
