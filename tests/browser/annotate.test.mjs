@@ -160,7 +160,7 @@ test('accept, export, undo/redo, categories, delete, help; autosave restored aft
 
     // the autosave has caught up; a reload restores the same annotations and categories
     const saved = await waitState(page, (t) => t.autosaved_revision === t.revision, { what: 'autosave' });
-    await page.waitForFunction(() => (window.Module.samStoreWrites || 0) > 0);
+    await page.waitForFunction(() => window.Module.samStorePuts > 0 && window.Module.samStoreWrites === window.Module.samStorePuts);
     await page.reload();
     await waitReady(page, browser.logs);
     s = await waitState(page, (t) => t.restored && t.image && t.image.loaded, { what: 'restored after reload' });

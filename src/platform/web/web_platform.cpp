@@ -186,6 +186,7 @@ EM_JS(void, sam_js_store_get, (int id, const char *key), {
 
 EM_JS(void, sam_js_store_put, (const char *key, const char *text, double number), {
     const k = UTF8ToString(key), v = {text : UTF8ToString(text), number, saved : Date.now()};
+    Module.samStorePuts = (Module.samStorePuts || 0) + 1;  // tests wait for samStoreWrites to catch up
     Module.samStore
         .then((db) => new Promise((resolve, reject) => {
             const tx = db.transaction('autosave', 'readwrite');
