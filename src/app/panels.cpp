@@ -49,8 +49,11 @@ void panel_categories(annotator &app) {
         if (ImGui::BeginPopupContextItem("category menu")) {
             static char name[64];
             if (ImGui::IsWindowAppearing()) std::snprintf(name, sizeof name, "%s", c.name.c_str());
+            if (ImGui::IsWindowAppearing()) ImGui::SetKeyboardFocusHere();
             ImGui::InputText("name", name, sizeof name);
-            if (ImGui::Button("Rename")) {
+            bool rename = ImGui::Button("Rename");
+            note_rect(app, "rename_category");
+            if (rename) {
                 status st = app.doc.rename_category(c.id, name);
                 if (!st) app.notices.push_back(st.message);
                 ImGui::CloseCurrentPopup();

@@ -136,6 +136,23 @@ test('accept, export, undo/redo, categories, delete, help; autosave restored aft
     await page.waitForTimeout(150);
     await browser.shot(page, 'annotate-two');
 
+    // rename "tree" to "plant" from the category's context menu
+    const row = s.ui.category_2;
+    await page.mouse.click(row[0] + 20, row[1] + row[3] / 2, { button: 'right' });
+    await waitState(page, (t) => t.ui.rename_category && t.text_input_active, { what: 'rename popup' });
+    await page.keyboard.press('Control+KeyA');
+    await page.keyboard.type('plant');
+    await clickUi(page, 'rename_category');
+    s = await waitState(page, (t) => t.categories[1].name === 'plant', { what: 'renamed' });
+
+    // H hides the selected annotation (the second), H again shows it; both undoable edits
+    assert.equal(s.selected_annotation, second.id);
+    await page.mouse.move(640, 400);
+    await page.keyboard.press('KeyH');
+    s = await waitState(page, (t) => t.annotations[1].hidden, { what: 'hidden' });
+    await page.keyboard.press('KeyH');
+    s = await waitState(page, (t) => !t.annotations[1].hidden, { what: 'shown' });
+
     // Shift+1 picks category 1 again
     await page.keyboard.press('Shift+Digit1');
     s = await waitState(page, (t) => t.current_category === t.categories[0].id, { what: 'category 1 (Shift+1)' });
