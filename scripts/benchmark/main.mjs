@@ -13,6 +13,7 @@ import { start_serve } from './server.mjs';
 import { run_baseline } from './baseline_run.mjs';
 import { run_app } from './app_run.mjs';
 import { measure_accepts } from './accept_run.mjs';
+import { worker_decode_probe } from './diagnostics.mjs';
 import { prompt_positions, summarize } from './stats.mjs';
 import { markdown_table } from './report.mjs';
 
@@ -97,7 +98,9 @@ async function main() {
             });
             if (!rb.cross_origin_isolated && threads > 1) { process.stderr.write('bench: page not cross-origin isolated, skipping threads > 1\n'); break; }
             process.stderr.write(`bench: ours, ${threads} thread(s)...\n`);
-            const ro = await run_app(b, srv.url, { threads, positions, warmups: o.warmups, manifest: manifest_url });
+            const ro = await run_app(b, srv.url, {
+                threads, positions, warmups: o.warmups, manifest: manifest_url, after: (page) => worker_decode_probe(page),
+            });
             const key = `threads_${threads}`;
             const desc = ro.info.decoder?.description || '';
             if (!desc.includes(`${threads} thread`)) {
@@ -106,6 +109,7 @@ async function main() {
             results.baseline[key] = summarize_fields(rb.samples, ['click_to_mask_ms', 'to_mask_frame_ms', 'decode_ms', 'to_image_ms', 'show_ms']);
             results.ours_interactive[key] = summarize_fields(ro.samples, ['click_to_mask_ms', 'to_mask_frame_ms', 'decode_ms', 'round_trip_ms', 'result_to_frame_ms']);
             results.ours_interactive[key].decoder = ro.info.decoder?.description;
+            results.ours_interactive[key].worker_decode_probe = ro.after;
             results.ours_interactive[key].ratio_p50 =
                 Math.round(results.ours_interactive[key].click_to_mask_ms.p50 / results.baseline[key].click_to_mask_ms.p50 * 1000) / 1000;
             results.raw[`baseline_${key}`] = rb.samples;

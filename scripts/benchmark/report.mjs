@@ -21,11 +21,17 @@ export function markdown_table(r) {
         if (o) L.push(row(`ours, interactive, ${t} thread${t > 1 ? 's' : ''}`, o.click_to_mask_ms,
             `decode p50 ${fmt(o.decode_ms?.p50)}; ratio ours/baseline p50 ${fmt(o.ratio_p50, 2)}`));
     }
+    const probes = r.settings.threads.map((t) => [t, r.ours_interactive[`threads_${t}`]?.worker_decode_probe])
+        .filter(([, p]) => p && p.running);
     const acc = r.ours_accept;
     if (acc.browser) L.push(row('ours, accept (Enter -> annotation shown, wasm)', acc.browser, `${acc.browser.n} accepts`));
     if (acc.browser_error) L.push(`| ours, accept in the browser | | | | | not measured: ${acc.browser_error} |`);
     for (const [k, v] of Object.entries(acc.native || {})) {
         L.push(`| ours, accept in C++ (native): ${k} mask | ${fmt(v.accept_total_ms, 1)} | | | | upsample ${fmt(v.postprocess_to_mask_ms, 1)} + RLE ${fmt(v.mask_to_rle_ms, 1)} + polygons ${fmt(v.mask_to_polygons_ms, 1)} (official float path: ${fmt(v.postprocess_masks_float_ms, 1)}) |`);
+    }
+    for (const [t, p] of probes) {
+        L.push(`| ours, decoder worker alone, ${t} thread${t > 1 ? 's' : ''}: app redrawing / main loop paused | ${fmt(p.running.p50)} / ${fmt(p.paused.p50)} | ` +
+            `${fmt(p.running.p95)} / ${fmt(p.paused.p95)} | ${fmt(p.running.min)} / ${fmt(p.paused.min)} | ${fmt(p.running.max)} / ${fmt(p.paused.max)} | diagnostic: ONNX run only, ${p.running.n} each |`);
     }
     L.push('');
     L.push(`Headline: ours interactive p50 / baseline p50 at 1 thread = **${fmt(r.ratio_click_to_mask_p50, 2)}** (target <= 0.4).`);

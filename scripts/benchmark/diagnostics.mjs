@@ -1,0 +1,37 @@
+// diagnostics.mjs - where the interactive time goes, for the benchmark's notes: the decoder
+// worker timed on its own (same message protocol as web/decoder_worker.js), first while the
+// app's main loop runs, then with the loop paused (Module.pauseMainLoop). On a machine without
+// a GPU the per-frame WebGL redraw runs in software and competes with the decoder for CPU.
+//   const d = await worker_decode_probe(page, n) -> {running: summary, paused: summary} | {error}
+import { summarize } from './stats.mjs';
+
+export async function worker_decode_probe(page, n = 8) {
+    try {
+        const run = () => page.evaluate(async (count) => {
+            const w = Module.samDecoderWorker;
+            const out = [];
+            for (let i = 0; i < count; i++) {
+                const id = 1e9 + Math.floor(Math.random() * 1e6);
+                const r = await new Promise((resolve, reject) => {
+                    const h = (ev) => { if (ev.data && ev.data.id === id) { w.removeEventListener('message', h); resolve(ev.data); } };
+                    w.addEventListener('message', h);
+                    setTimeout(() => reject(new Error('worker did not answer in 30 s')), 30000);
+                    w.postMessage({
+                        type: 'decode', id, pointCoords: new Float32Array([200 + 40 * i, 300, 0, 0]), pointLabels: new Float32Array([1, -1]),
+                        maskInput: new Float32Array(256 * 256), hasMaskInput: 0, origImSize: new Float32Array([1500, 2250]),
+                    });
+                });
+                if (r.error) throw new Error(r.error);
+                out.push(r.ms);
+            }
+            return out;
+        }, n);
+        const running = await run();
+        await page.evaluate(() => Module.pauseMainLoop());
+        let paused;
+        try { paused = await run(); } finally { await page.evaluate(() => Module.resumeMainLoop()); }
+        return { running: summarize(running), paused: summarize(paused) };
+    } catch (e) {
+        return { error: String(e.message || e) };
+    }
+}
