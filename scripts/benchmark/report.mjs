@@ -35,15 +35,25 @@ export function markdown_table(r) {
     }
     L.push('');
     L.push(`Headline: ours interactive p50 / baseline p50 at 1 thread = **${fmt(r.ratio_click_to_mask_p50, 2)}** (target <= 0.4).`);
+    const met = (ok) => (ok === null ? 'n/a' : ok ? 'met' : 'NOT met');
+    const nat = r.ours_accept.native || {};
+    const app_mb = r.load.ours?.bytes?.app ? r.load.ours.bytes.app / 1e6 : null;
+    L.push(`Targets: click-to-mask <= 0.4x baseline: ${met(r.ratio_click_to_mask_p50 === null ? null : r.ratio_click_to_mask_p50 <= 0.4)}; ` +
+        `accept <= 25 ms: browser p50 ${fmt(acc.browser?.p50)} ms ${met(acc.browser ? acc.browser.p50 <= 25 : null)}, ` +
+        `native C++ ${Object.entries(nat).map(([k, v]) => `${k} ${fmt(v.accept_total_ms, 1)} ms`).join(', ')}; ` +
+        `app wasm+js <= 2 MB: ${app_mb === null ? 'n/a' : app_mb.toFixed(2) + ' MB'} ${met(app_mb === null ? null : app_mb <= 2)}.`);
     L.push('');
-    L.push('| load | ours | baseline |');
-    L.push('| --- | ---: | ---: |');
+    L.push('| load | ours | baseline | ours/baseline |');
+    L.push('| --- | ---: | ---: | ---: |');
     const lo = r.load.ours, lb = r.load.baseline;
-    L.push(`| app wasm + js (+ page) | ${mb(lo.bytes.app)} | ${mb(lb.bytes.page)} |`);
-    L.push(`| ONNX Runtime Web files | ${mb(lo.bytes.ort)} | ${mb(lb.bytes.ort)} |`);
-    L.push(`| decoder | ${mb(lo.bytes.decoder)} | ${mb(lb.bytes.decoder)} |`);
-    L.push(`| navigation -> first mask (ms, 1 thread, cold cache) | ${fmt(lo.first_mask_ms)} | ${fmt(lb.first_mask_ms)} |`);
-    L.push(`| browser CPU while the page is idle (% of one core) | ${fmt(lo.idle_cpu_pct)} | ${fmt(lb.idle_cpu_pct)} |`);
+    const ratio = (a, b) => (a && b ? fmt(a / b, 2) : 'n/a');
+    const total = (x) => Object.values(x.bytes || {}).reduce((a, v) => a + v, 0);
+    L.push(`| app wasm + js (+ page) | ${mb(lo.bytes.app)} | ${mb(lb.bytes.page)} | |`);
+    L.push(`| ONNX Runtime Web files | ${mb(lo.bytes.ort)} | ${mb(lb.bytes.ort)} | |`);
+    L.push(`| decoder | ${mb(lo.bytes.decoder)} | ${mb(lb.bytes.decoder)} | |`);
+    L.push(`| all of the above | ${mb(total(lo))} | ${mb(total(lb))} | ${ratio(total(lo), total(lb))} |`);
+    L.push(`| navigation -> first mask (ms, 1 thread, cold cache) | ${fmt(lo.first_mask_ms)} | ${fmt(lb.first_mask_ms)} | ${ratio(lo.first_mask_ms, lb.first_mask_ms)} |`);
+    L.push(`| browser CPU while the page is idle (% of one core) | ${fmt(lo.idle_cpu_pct)} | ${fmt(lb.idle_cpu_pct)} | |`);
     if (r.server && r.server.length) {
         L.push('');
         L.push('| server side (onnxruntime-node) | figure |');
