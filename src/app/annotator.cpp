@@ -74,7 +74,10 @@ void send_request(annotator &app, request_kind kind, const std::vector<click_poi
     r.orig_h = app.image.height;
     r.orig_w = app.image.width;
     int n_points = (int)r.point_labels.size();
+    app.last_request_has_mask_input = !r.mask_input.empty();
     uint64_t id = app.dec->request(std::move(r));
+    app.last_request_id = id;
+    app.requests_sent++;
     app.request_kinds[id] = annotator::request_info{kind, platform_last_input_ms(), platform_now_ms(), n_points};
 }
 
@@ -112,6 +115,7 @@ void poll_decoder(annotator &app) {
     app.last_round_trip_ms = now - info.sent_ms;
     app.last_mask_frame = annotator::mask_frame{r.request_id, info.input_ms, now, 0};
     app.mask_frame_pending = true;
+    app.result_request_id = r.request_id;
     app.result = std::move(r);
     app.has_result = true;
     app.result_kind = kind;
@@ -796,7 +800,11 @@ std::string annotator_state_json(const annotator &app) {
             case decoder_status::ready: ds = "ready"; break;
             case decoder_status::failed: ds = "failed"; break;
         }
-    s["decoder"] = {{"status", ds}, {"description", app.dec ? app.dec->description() : ""},
+    s["requests"] = {{"sent", app.requests_sent}, {"last_id", app.last_request_id},
+                     {"last_has_mask_input", app.last_request_has_mask_input},
+                     {"shown_id", app.result_request_id}};
+    s["decoder"] = {{"status", ds}, {"busy", app.dec ? app.dec->busy() : false},
+                    {"description", app.dec ? app.dec->description() : ""},
                     {"error", app.dec ? app.dec->error() : ""}};
     json errors = app.errors;
     for (const std::string &e : app.image_errors) errors.push_back(e);

@@ -54,6 +54,9 @@ struct annotator {
         int n_points = 0;  // point_labels length, padding and box corners included
     };
     std::map<uint64_t, request_info> request_kinds;  // in-flight ids -> what they were for
+    uint64_t last_request_id = 0, result_request_id = 0;
+    int requests_sent = 0;
+    bool last_request_has_mask_input = false;
     decoder_result result;                            // the shown result
     bool has_result = false;
     request_kind result_kind = request_kind::hover;

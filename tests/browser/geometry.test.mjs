@@ -241,3 +241,33 @@ test('EXIF-rotated JPEGs are shown upright, as the embedder saw them', async () 
     fs.rmSync(exifDir, { recursive: true, force: true });
   }
 });
+
+test('latest request wins: a hover sweep faster than the decoder drops stale requests and shows the newest; clicks feed the mask back', async () => {
+  // the tiny model's decoder (hundreds of ms here), so requests arrive faster than decodes
+  const page = await browser.open(server.url + 'index.html?manifest=/data/manifest.json');
+  await waitReady(page, browser.logs);
+  let s = await waitState(page, (t) => t.image && t.image.index === 0 && t.image.loaded && t.decoder.status === 'ready' && t.restored,
+    { what: 'ready' });
+  const sent0 = s.requests.sent, decoded0 = s.decode_count;
+  for (let i = 0; i <= 40; i++) {
+    const p = imageToPage(s, 60 + i * 12, 60 + i * 8);
+    await page.mouse.move(p.x, p.y);
+    await page.waitForTimeout(5);
+  }
+  s = await waitState(page, (t) => !t.decoder.busy && t.requests.shown_id === t.requests.last_id && t.result_kind === 'hover',
+    { what: 'sweep settled on the newest request' });
+  const sent = s.requests.sent - sent0, decoded = s.decode_count - decoded0;
+  assert.ok(sent >= 10, `only ${sent} hover requests for a 41-position sweep`);
+  assert.ok(decoded < sent, `all ${sent} requests decoded: stale ones were not dropped`);
+
+  // first click: no mask fed back; second click: the previous low-res mask goes in as mask_input
+  const p1 = imageToPage(s, 200, 150), p2 = imageToPage(s, 230, 160);
+  await page.mouse.click(p1.x, p1.y);
+  s = await waitState(page, (t) => t.points.length === 1 && t.result_kind === 'prompt' && !t.decoder.busy, { what: 'first click' });
+  assert.equal(s.requests.last_has_mask_input, false);
+  await page.mouse.click(p2.x, p2.y);
+  s = await waitState(page, (t) => t.points.length === 2 && t.result_kind === 'prompt', { what: 'second click' });
+  assert.equal(s.requests.last_has_mask_input, true);
+  await page.keyboard.press('Escape');
+  await page.close();
+});
