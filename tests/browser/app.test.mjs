@@ -141,6 +141,24 @@ test('dataset: hover preview, positive/negative points, box, candidate pick, ove
   await page.mouse.wheel(0, -300);
   s = await waitState(page, (t) => t.view.scale > before.scale * 1.2, { what: 'zoom in' });
   assert.ok(Math.abs((zx - s.view.offset_x) / s.view.scale - 100) < 0.5, 'zoom did not keep the point under the cursor');
+  // pan: middle drag, then Space + left drag, each moves the view by the drag and adds no prompt
+  let v = s.view;
+  await page.mouse.move(600, 400);
+  await page.mouse.down({ button: 'middle' });
+  await page.mouse.move(650, 430, { steps: 4 });
+  await page.mouse.up({ button: 'middle' });
+  s = await waitState(page, (t) => Math.abs(t.view.offset_x - (v.offset_x + 50)) < 1 && Math.abs(t.view.offset_y - (v.offset_y + 30)) < 1,
+    { what: 'middle-drag pan' });
+  v = s.view;
+  await page.keyboard.down('Space');
+  await page.mouse.move(600, 400);
+  await page.mouse.down();
+  await page.mouse.move(560, 380, { steps: 4 });
+  await page.mouse.up();
+  await page.keyboard.up('Space');
+  s = await waitState(page, (t) => Math.abs(t.view.offset_x - (v.offset_x - 40)) < 1 && Math.abs(t.view.offset_y - (v.offset_y - 20)) < 1,
+    { what: 'space-drag pan' });
+  assert.equal(s.points.length, 2, 'panning added no point');
   await page.keyboard.press('KeyF');
   s = await waitState(page, (t) => Math.abs(t.view.scale - before.scale) < 1e-9, { what: 'fit (F)' });
 
