@@ -375,3 +375,60 @@ TEST_CASE("automatic_mask_generator: min_mask_region_area removes specks and hol
     CHECK(c.bbox.x + c.bbox.w < 300);
     CHECK(r.bbox.x + r.bbox.w > 590);
 }
+
+TEST_CASE("automatic_mask_generator: stability score equals calculate_stability_score on postprocess_masks") {
+    // The generator counts the upsampled logits without upsampling whole masks; the score
+    // must be bit-identical to the official definition on every kind of logits: smooth
+    // steep edges, a shallow cone, noise (every block straddles the thresholds), exact
+    // threshold values, and sizes where stage B copies (crop long side 1024).
+    struct size_case {
+        int h, w;
+    };
+    for (size_case sz : {size_case{480, 640}, size_case{333, 100}, size_case{1024, 700}, size_case{97, 1301}}) {
+        CAPTURE(sz.h);
+        CAPTURE(sz.w);
+        sam::amg_params p;
+        p.points_per_side = 2;
+        p.pred_iou_thresh = 0.0;
+        p.stability_score_thresh = 0.0;
+        p.box_nms_thresh = 1.0;
+        p.stability_score_offset = 0.75;
+        sam::amg_generator g(p, sz.h, sz.w);
+        const size_t P = 256 * 256;
+        std::vector<float> iou(4 * 4), masks(4 * 4 * P);
+        uint32_t rng = 12345u + sz.h;
+        auto rnd = [&]() { return (rng = rng * 1664525u + 1013904223u) / 4294967296.0f; };
+        for (int i = 0; i < 4; i++)
+            for (int c = 0; c < 4; c++) {
+                iou[i * 4 + c] = 0.5f + 0.01f * (i * 4 + c);  // identifies the mask in the output
+                float *m = &masks[(i * 4 + c) * P];
+                const int kind = (i * 4 + c) % 4;
+                for (int v = 0; v < 256; v++)
+                    for (int u = 0; u < 256; u++) {
+                        float &x = m[v * 256 + u];
+                        if (kind == 0) x = 12.f * std::sin(u * 0.11f + i) * std::cos(v * 0.07f) + 3.f;
+                        else if (kind == 1) x = 30.f - std::hypot(u - 60.f - 9 * i, v - 50.f) * 0.8f;
+                        else if (kind == 2) x = 4.f * rnd() - 2.f;
+                        else x = (float)((u / 7 + v / 5 + i) % 3) - 1.f + (u % 11 == 0 ? 0.75f : 0.f);
+                    }
+            }
+        REQUIRE(g.add_batch(0, 0, 4, iou.data(), masks.data()).ok());
+        std::vector<sam::amg_record> out = g.finish();
+        const sam::image_shape in = sam::get_preprocess_shape(sz.h, sz.w);
+        std::vector<float> up((size_t)sz.h * sz.w);
+        size_t checked = 0;
+        for (int i = 0; i < 4; i++)
+            for (int c = 1; c < 4; c++) {
+                sam::postprocess_masks(&masks[(i * 4 + c) * P], in.height, in.width, sz.h, sz.w, up.data());
+                const float want = sam::calculate_stability_score(up.data(), up.size(), 0.f, 0.75f);
+                for (const sam::amg_record &r : out)
+                    if (r.predicted_iou == iou[i * 4 + c] && !(std::isnan(want) && std::isnan(r.stability_score))) {
+                        CAPTURE(i);
+                        CAPTURE(c);
+                        CHECK(r.stability_score == want);
+                        checked++;
+                    }
+            }
+        CHECK(checked >= 10);  // all 12 unless a mask is empty (NaN score: dropped by NMS order only)
+    }
+}

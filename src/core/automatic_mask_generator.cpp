@@ -37,6 +37,196 @@ float low_res_stability_score(const float *low_res, image_shape input, float mas
 
 int box_area(const box_xyxy &b) { return (b.x1 - b.x0) * (b.y1 - b.y0); }
 
+// ---- the official stability score without upsampling every mask -----------------------
+// Each upsampled logit (Sam.postprocess_masks: 256 -> 1024 bilinear, crop, -> crop size
+// bilinear) is a convex combination of at most 3 x 3 neighbouring low-res logits. Where
+// all of them lie clearly above (or below) a threshold, so do the upsampled values: such
+// blocks are counted whole, and only blocks straddling a threshold are evaluated, pixel by
+// pixel, with exactly the float operations of mask_postprocess.cpp's postprocess_stream.
+// The counts (hence the score) are bit-identical to calculate_stability_score on
+// postprocess_masks output (checked in tests/test_automatic_mask_generator.cpp) at a
+// fraction of the cost: a mask's boundary instead of its area.
+
+// One axis of torch's upsample_bilinear2d (align_corners=False); the same arithmetic as
+// make_axis in mask_postprocess.cpp (source index and lambda in double, lambda stored
+// as float, copy when the sizes are equal).
+struct lin_axis {
+    std::vector<int> i0, i1;
+    std::vector<float> w0, w1;
+};
+
+lin_axis lin_make(int in_size, int out_size) {
+    lin_axis a;
+    a.i0.resize(out_size);
+    a.i1.resize(out_size);
+    a.w0.resize(out_size);
+    a.w1.resize(out_size);
+    const float scale = (float)in_size / (float)out_size;
+    for (int i = 0; i < out_size; i++) {
+        if (in_size == out_size) {
+            a.i0[i] = a.i1[i] = i;
+            a.w0[i] = 1.f;
+            a.w1[i] = 0.f;
+            continue;
+        }
+        double src = (double)scale * (i + 0.5) - 0.5;
+        if (src < 0.0) src = 0.0;
+        int j = (int)src;
+        float l1 = (float)std::min(std::max(src - j, 0.0), 1.0);
+        a.i0[i] = j;
+        a.i1[i] = j + (j < in_size - 1 ? 1 : 0);
+        a.w1[i] = l1;
+        a.w0[i] = 1.f - l1;
+    }
+    return a;
+}
+
+// The axes of one crop: low-res -> 1024 frame (a*) and resized crop -> crop pixels (b*),
+// plus for each output row/column the range of low-res rows/columns it reads.
+struct upsample_plan {
+    lin_axis ax, ay, bx, by;
+    std::vector<int> col_lo, col_hi, row_lo, row_hi;
+    int out_h = 0, out_w = 0, in_w = 0;
+    // Maximal runs of output rows / columns that read the same low-res rows / columns.
+    struct span {
+        int begin, end, lo, hi;
+    };
+    std::vector<span> row_runs, col_runs;
+    int n_cols = 0;  // low-res columns read at all
+};
+
+std::vector<upsample_plan::span> make_runs(const std::vector<int> &lo, const std::vector<int> &hi) {
+    std::vector<upsample_plan::span> runs;
+    for (int i = 0; i < (int)lo.size();) {
+        int j = i + 1;
+        while (j < (int)lo.size() && lo[j] == lo[i] && hi[j] == hi[i]) j++;
+        runs.push_back({i, j, lo[i], hi[i]});
+        i = j;
+    }
+    return runs;
+}
+
+void plan_ranges(const lin_axis &a, const lin_axis &b, int n, std::vector<int> &lo, std::vector<int> &hi) {
+    lo.resize(n);
+    hi.resize(n);
+    for (int X = 0; X < n; X++) {
+        const int x0 = b.i0[X], x1 = b.i1[X];
+        lo[X] = std::min(std::min(a.i0[x0], a.i1[x0]), std::min(a.i0[x1], a.i1[x1]));
+        hi[X] = std::max(std::max(a.i0[x0], a.i1[x0]), std::max(a.i0[x1], a.i1[x1]));
+    }
+}
+
+upsample_plan make_plan(image_shape input, int out_h, int out_w) {
+    upsample_plan p;
+    p.ax = lin_make(low_res_mask_size, encoder_image_size);
+    p.ay = p.ax;
+    p.bx = lin_make(input.width, out_w);
+    p.by = lin_make(input.height, out_h);
+    plan_ranges(p.ax, p.bx, out_w, p.col_lo, p.col_hi);
+    plan_ranges(p.ay, p.by, out_h, p.row_lo, p.row_hi);
+    p.out_h = out_h;
+    p.out_w = out_w;
+    p.in_w = input.width;
+    p.row_runs = make_runs(p.row_lo, p.row_hi);
+    p.col_runs = make_runs(p.col_lo, p.col_hi);
+    p.n_cols = p.col_hi.empty() ? 0 : p.col_hi.back() + 1;
+    return p;
+}
+
+// Low-res rows interpolated along x to the resized width, made on demand per mask
+// (postprocess_stream's lowx), and one postprocessed logit from them with
+// postprocess_stream's operations in its order.
+struct lowx_cache {
+    int width = 0;
+    std::vector<float> rows;
+    std::vector<char> have;
+    const float *s = nullptr;
+
+    void reset(const float *low_res, int input_w) {
+        s = low_res;
+        width = input_w;
+        rows.resize((size_t)low_res_mask_size * input_w);
+        have.assign(low_res_mask_size, 0);
+    }
+    const float *row(int r, const lin_axis &ax) {
+        float *d = &rows[(size_t)r * width];
+        if (!have[r]) {
+            const float *src = s + (size_t)r * low_res_mask_size;
+            for (int x = 0; x < width; x++) d[x] = src[ax.i0[x]] * ax.w0[x] + src[ax.i1[x]] * ax.w1[x];
+            have[r] = 1;
+        }
+        return d;
+    }
+};
+
+inline float upsampled_at(lowx_cache &lx, const upsample_plan &p, int Y, int X) {
+    auto a = [&](int y, int x) {
+        return lx.row(p.ay.i0[y], p.ax)[x] * p.ay.w0[y] + lx.row(p.ay.i1[y], p.ax)[x] * p.ay.w1[y];
+    };
+    auto t = [&](int y) { return a(y, p.bx.i0[X]) * p.bx.w0[X] + a(y, p.bx.i1[X]) * p.bx.w1[X]; };
+    return t(p.by.i0[Y]) * p.by.w0[Y] + t(p.by.i1[Y]) * p.by.w1[Y];
+}
+
+// Official calculate_stability_score of the postprocessed mask, from the low-res logits.
+float fast_stability_score(const float *s, const upsample_plan &p, lowx_cache &lx, float mask_threshold,
+                           float offset) {
+    const float hi = (float)((double)mask_threshold + (double)offset);
+    const float lo = (float)((double)mask_threshold - (double)offset);
+    const int L = low_res_mask_size;
+    lx.reset(s, p.in_w);
+    // Rounding in the three interpolation stages moves a value by a few ulp of the largest
+    // input: a margin of 1e-4 of the largest magnitude is far beyond that.
+    float vmax = 0.f;
+    const int n_rows = p.row_runs.empty() ? 0 : p.row_runs.back().hi + 1;
+    for (int y = 0; y < n_rows; y++)
+        for (int c = 0; c < p.n_cols; c++) vmax = std::max(vmax, std::fabs(s[y * L + c]));
+    const float m = 1e-4f * (vmax + 1.f);
+    // Per low-res column over a run's rows: 0 all > hi, 1 all in (lo, hi], 2 all <= lo,
+    // 3 undecided; a block of output pixels is decided when its columns agree.
+    enum : uint8_t { above = 0, between = 1, below = 2, mixed = 3 };
+    std::vector<uint8_t> code(p.n_cols);
+    int64_t inter = 0, uni = 0;
+    for (const upsample_plan::span &r : p.row_runs) {
+        for (int c = 0; c < p.n_cols; c++) {
+            float mn = s[r.lo * L + c], mx = mn;
+            for (int y = r.lo + 1; y <= r.hi; y++) {
+                mn = std::min(mn, s[y * L + c]);
+                mx = std::max(mx, s[y * L + c]);
+            }
+            code[c] = mn > hi + m ? above
+                    : (mn > lo + m && mx < hi - m) ? between
+                    : mx < lo - m ? below : mixed;
+        }
+        const int64_t rows = r.end - r.begin;
+        for (const upsample_plan::span &cs : p.col_runs) {
+            uint8_t k = code[cs.lo];
+            for (int c = cs.lo + 1; c <= cs.hi; c++)
+                if (code[c] != k) k = mixed;
+            const int64_t n = rows * (cs.end - cs.begin);
+            if (k == above) {
+                inter += n;
+                uni += n;
+            } else if (k == between) {
+                uni += n;
+            } else if (k == mixed) {
+                for (int Y = r.begin; Y < r.end; Y++)
+                    for (int X = cs.begin; X < cs.end; X++) {
+                        const float v = upsampled_at(lx, p, Y, X);
+                        inter += v > hi;
+                        uni += v > lo;
+                    }
+            }
+        }
+    }
+    return (float)inter / (float)uni;
+}
+
+bool all_finite(const float *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!std::isfinite(s[i])) return false;
+    return true;
+}
+
 }  // namespace
 
 status amg_params_validate(const amg_params &p) {
@@ -128,7 +318,9 @@ status amg_generator::add_batch(int crop_index, size_t first_point, size_t n, co
     const size_t plane = (size_t)low_res_mask_size * low_res_mask_size;
     const float iou_thresh = f32(params_.pred_iou_thresh), stab_thresh = f32(params_.stability_score_thresh);
     const bool exact = !params_.stability_score_on_low_res;
-    if (exact) logits_.resize((size_t)crop_h * crop_w);
+    upsample_plan plan;
+    lowx_cache lowx;
+    if (exact) plan = make_plan(input, crop_h, crop_w);
 
     for (size_t i = 0; i < n; i++) {
         for (int m = first_channel; m < channels; m++) {
@@ -140,7 +332,10 @@ status amg_generator::add_batch(int crop_index, size_t first_point, size_t n, co
             const float *low = low_res_masks + (i * channels + m) * plane;
             float stab;
             binary_mask mask;
-            if (exact) {
+            if (exact && all_finite(low, plane)) {
+                stab = fast_stability_score(low, plan, lowx, params_.mask_threshold, f32(params_.stability_score_offset));
+            } else if (exact) {  // NaN/inf logits: the plain way, whatever torch would count
+                logits_.resize((size_t)crop_h * crop_w);
                 postprocess_masks(low, input.height, input.width, crop_h, crop_w, logits_.data());
                 stab = calculate_stability_score(logits_.data(), logits_.size(), params_.mask_threshold,
                                                  f32(params_.stability_score_offset));
@@ -150,12 +345,8 @@ status amg_generator::add_batch(int crop_index, size_t first_point, size_t n, co
             if (params_.stability_score_thresh > 0.0 && !(stab >= stab_thresh)) continue;
             stats_.passed_stability++;
 
-            if (exact) {
-                mask = binary_mask(crop_w, crop_h);
-                for (size_t k = 0; k < logits_.size(); k++) mask.data[k] = logits_[k] > params_.mask_threshold;
-            } else {
-                mask = postprocess_to_mask(low, input.height, input.width, crop_h, crop_w, params_.mask_threshold);
-            }
+            // Same values as postprocess_masks (see mask_postprocess.h), thresholded.
+            mask = postprocess_to_mask(low, input.height, input.width, crop_h, crop_w, params_.mask_threshold);
             const box_xyxy box = mask_to_box(mask);
             if (is_box_near_crop_edge(box, crop, orig_box)) continue;
             stats_.passed_crop_edge++;
