@@ -118,10 +118,14 @@ void panel_annotations(annotator &app) {
             ImGui::TableNextColumn();
             const doc_category *cat = app.doc.find_category(a.category_id);
             ImGui::SetNextItemWidth(-1);
-            if (ImGui::BeginCombo("##category", cat ? cat->name.c_str() : "?")) {
-                for (const doc_category &c : app.doc.categories())
+            bool open = ImGui::BeginCombo("##category", cat ? cat->name.c_str() : "?");
+            note_rect(app, "annotation_category_" + std::to_string(a.id));
+            if (open) {
+                for (const doc_category &c : app.doc.categories()) {
                     if (ImGui::Selectable(c.name.c_str(), c.id == a.category_id))
                         app.doc.set_annotation_category(a.id, c.id);
+                    note_rect(app, "category_option_" + std::to_string(c.id));
+                }
                 ImGui::EndCombo();
             }
             ImGui::TableNextColumn();

@@ -34,8 +34,10 @@ after(async () => {
 // Clicks a named widget: its centre, or `dx` pixels from its left edge (table
 // rows span all columns; their left end is the row's own label).
 async function clickUi(page, name, dx) {
-  const s = await waitState(page, (t) => t.ui && t.ui[name], { what: `widget ${name}` });
-  const r = s.ui[name];
+  await waitState(page, (t) => t.ui && t.ui[name], { what: `widget ${name}` });
+  // a popup is laid out over its first frames: aim with a settled rectangle
+  await page.waitForTimeout(100);
+  const r = (await waitState(page, (t) => t.ui && t.ui[name], { what: `widget ${name}` })).ui[name];
   await page.mouse.click(dx === undefined ? r[0] + r[2] / 2 : r[0] + dx, r[1] + r[3] / 2);
 }
 
@@ -156,6 +158,13 @@ test('accept, export, undo/redo, categories, delete, help; autosave restored aft
     // Shift+1 picks category 1 again
     await page.keyboard.press('Shift+Digit1');
     s = await waitState(page, (t) => t.current_category === t.categories[0].id, { what: 'category 1 (Shift+1)' });
+
+    // recategorise the first annotation from its row's combo
+    await clickUi(page, `annotation_category_${first.id}`);
+    await clickUi(page, `category_option_${s.categories[1].id}`);
+    s = await waitState(page, (t) => t.annotations[0].category_id === t.categories[1].id, { what: 'recategorised' });
+    await page.keyboard.press('Control+KeyZ');
+    s = await waitState(page, (t) => t.annotations[0].category_id === t.categories[0].id, { what: 'recategorise undone' });
 
     // select the first annotation in the list, delete it, undo the delete
     await clickUi(page, `annotation_${first.id}`, 8);
