@@ -147,6 +147,26 @@ TEST_CASE("image_decode: corrupt, truncated and non-image files are refused with
     }
 }
 
+// Files found by fuzz_image_decode that drove Debian's stb_image 2.27 out of its tables or
+// into a 2 GB allocation: each must be refused by name, with the reason.
+TEST_CASE("image_decode: hostile files from the fuzzer are refused with a reason") {
+    const std::string dir = std::string(SAM_TEST_DATA_DIR) + "/../fuzz/regressions/fuzz_image_decode/";
+    struct hostile {
+        const char *file, *reason;
+    };
+    for (hostile h : {hostile{"jpeg_dht_over_256_codes.jpg", "corrupt JPEG"},
+                      hostile{"jpeg_dht_tables_overrun_segment.jpg", "Huffman table segment (DHT) is malformed"},
+                      hostile{"jpeg_bad_huffman_symbol.jpg", "JPEG"},
+                      hostile{"png_idat_claims_2gb.png", "runs past the end of the file"}}) {
+        CAPTURE(h.file);
+        std::vector<uint8_t> b = read_file_bytes(dir + h.file);
+        REQUIRE(!b.empty());
+        std::string m = decode_error(b, h.file);
+        CHECK_MESSAGE(contains(m, h.file), m);
+        CHECK_MESSAGE(contains(m, h.reason), m);
+    }
+}
+
 TEST_CASE("image_decode: sniff_image_type") {
     std::string type;
     CHECK(sam::sniff_image_type(fixture("orient_1_ii.jpg").data(), 801, type).ok());

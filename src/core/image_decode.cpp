@@ -38,6 +38,10 @@ bool is_sof(uint8_t m) { return m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8
 struct jpeg_scan {
     bool have_size = false;
     bool complete = false;
+    // A DHT table with more than 256 codes, or tables that do not fill their segment:
+    // stb_image 2.27 (Debian's) writes past its 257-entry size list for the first and
+    // can be led into it by the second, so such a file must never reach stb.
+    bool bad_huffman = false;
     int width = 0, height = 0;
 };
 
@@ -58,6 +62,26 @@ jpeg_scan scan_jpeg(const uint8_t *b, size_t n) {
         if (n - i < 2) return r;
         size_t len = be16(b + i);
         if (len < 2 || len > n - i) return r;
+        if (m == 0xC4) {
+            // DHT: tables of 1 class/id byte, 16 code counts, then the codes. stb reads
+            // tables until the segment length is used up, past the segment's end if the
+            // counts say so, and only then fails: so a segment the tables do not fill
+            // exactly is refused too, as stb would refuse it after reading beyond it.
+            size_t t = i + 2, end = i + len;
+            while (t < end) {
+                if (end - t < 17) {
+                    r.bad_huffman = true;
+                    break;
+                }
+                size_t codes = 0;
+                for (int k = 1; k <= 16; k++) codes += b[t + k];
+                if (codes > 256 || end - t - 17 < codes) {
+                    r.bad_huffman = true;
+                    break;
+                }
+                t += 17 + codes;
+            }
+        }
         if (is_sof(m) && len >= 7 && !r.have_size) {
             r.height = (int)be16(b + i + 3);
             r.width = (int)be16(b + i + 5);
@@ -84,6 +108,20 @@ jpeg_scan scan_jpeg(const uint8_t *b, size_t n) {
         }
     }
     return r;
+}
+
+// PNG chunks must lie inside the file: stb_image grows its IDAT buffer to the length a
+// chunk claims before reading it, so a 300-byte file claiming a 2 GB chunk would make it
+// allocate 2 GB. Returns the offset of the first chunk that does not fit, or 0.
+size_t png_chunk_overrun(const uint8_t *b, size_t n) {
+    size_t i = 8;  // after the signature
+    while (n - i >= 12) {
+        const size_t len = be32(b + i);
+        if (len > n - i - 12) return i;
+        if (std::memcmp(b + i + 4, "IEND", 4) == 0) return 0;
+        i += 12 + len;
+    }
+    return i < n ? i : 0;  // a cut-off chunk header; no IEND is stb's to report
 }
 
 const char *type_label(const std::string &type) {
@@ -179,6 +217,14 @@ status decode_image(const uint8_t *bytes, size_t n, const std::string &name, ima
     st = probe_image_size(bytes, n, name, w, h);
     if (!st) return st;
     if ((uint64_t)w * (uint64_t)h > opt.max_pixels) return too_big((uint64_t)w, (uint64_t)h);
+
+    if (type == "png") {
+        if (size_t at = png_chunk_overrun(bytes, n))
+            return status::failure(name + ": truncated or corrupt PNG (the chunk at byte " + std::to_string(at) +
+                                   " runs past the end of the file)");
+    }
+    if (type == "jpeg" && scan_jpeg(bytes, n).bad_huffman)
+        return status::failure(name + ": corrupt JPEG (a Huffman table segment (DHT) is malformed)");
 
     int iw = 0, ih = 0, comp = 0;
     if (!stbi_info_from_memory(bytes, (int)n, &iw, &ih, &comp))

@@ -108,10 +108,19 @@ std::vector<double> npy_array::to_f64() const {
     return v;
 }
 
+// Float to int64 without undefined behaviour: NaN gives 0, out-of-range values saturate
+// (u64 values above INT64_MAX too).
+static int64_t saturate_i64(double x) {
+    if (!(x == x)) return 0;
+    if (x >= 9223372036854775807.0) return INT64_MAX;
+    if (x <= -9223372036854775808.0) return INT64_MIN;
+    return (int64_t)x;
+}
+
 std::vector<int64_t> npy_array::to_i64() const {
     std::vector<int64_t> v(count());
     for (size_t i = 0; i < v.size(); i++)
-        v[i] = dtype == npy_dtype::i64 ? load<int64_t>(data.data() + i * 8) : (int64_t)get_f64(i);
+        v[i] = dtype == npy_dtype::i64 ? load<int64_t>(data.data() + i * 8) : saturate_i64(get_f64(i));
     return v;
 }
 

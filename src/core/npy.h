@@ -34,7 +34,7 @@ struct npy_array {
     double get_f64(size_t i) const;
     std::vector<float> to_f32() const;
     std::vector<double> to_f64() const;
-    std::vector<int64_t> to_i64() const;
+    std::vector<int64_t> to_i64() const;  // floats truncated; NaN -> 0, out of range saturates
 };
 
 // Parses a whole .npy file held in memory. `name` is used in error messages.

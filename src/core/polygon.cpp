@@ -191,6 +191,9 @@ void frpoly_boundaries(const float *xy, size_t k, int h, int w, std::vector<uint
     for (size_t j = 0; j < k; j++) {
         int xs = x[j], xe = x[j + 1], ys = y[j], ye = y[j + 1];
         const int dx = std::abs(xe - xs), dy = std::abs(ys - ye);
+        // A repeated point is a zero-length edge: it has a single sample and so no crossing
+        // (maskApi.c computes 0/0 there and never uses it).
+        if (dx == 0 && dy == 0) continue;
         const bool flip = (dx >= dy && xs > xe) || (dx < dy && ys > ye);
         if (flip) std::swap(xs, xe), std::swap(ys, ye);
         const double s = dx >= dy ? (double)(ye - ys) / dx : (double)(xe - xs) / dy;
