@@ -724,7 +724,7 @@ void annotator_frame(annotator &app, int fb_w, int fb_h) {
     errors_window(app);
 }
 
-std::string annotator_state_json(const annotator &app) {
+std::string annotator_state_json(const annotator &app, int frames_drawn) {
     using json = nlohmann::json;
     json s;
     s["ready"] = app.ui_ready();
@@ -779,6 +779,7 @@ std::string annotator_state_json(const annotator &app) {
     s["notices"] = app.notices;
     s["help_visible"] = app.show_help;
     s["text_input_active"] = app.text_input_active;
+    if (frames_drawn >= 0) s["frames_drawn"] = frames_drawn;
     json ui = json::object();
     for (const auto &kv : app.ui_rects) ui[kv.first] = {kv.second[0], kv.second[1], kv.second[2], kv.second[3]};
     s["ui"] = ui;

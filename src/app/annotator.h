@@ -144,7 +144,8 @@ void annotator_init(annotator &app, const std::string &manifest_url, const std::
 // Builds the UI and handles input for one frame; draws the canvas with GL.
 void annotator_frame(annotator &app, int fb_w, int fb_h);
 // The automation API's state() as JSON text (see tests/browser/app.test.mjs).
-std::string annotator_state_json(const annotator &app);
+// frames_drawn (>= 0) is reported as such: the platform may skip frames while idle.
+std::string annotator_state_json(const annotator &app, int frames_drawn = -1);
 
 // Queues a key press (GLFW key code and mods) for the next frame. Presses are
 // queued because a press and release between two frames would otherwise

@@ -184,3 +184,25 @@ test('the official decoder interface (full-resolution `masks` output, orig_im_si
   assert.deepEqual(s.errors, []);
   await page.close();
 });
+
+test('an idle page draws no frames; input wakes it', async () => {
+  const page = await browser.open(server.url + 'index.html?manifest=/data/manifest.json');
+  await waitReady(page, browser.logs);
+  await waitState(page, (t) => t.image && t.image.loaded && t.decoder.status === 'ready' && t.restored, { what: 'ready' });
+  // the frames after the last activity run out (how fast depends on the machine's frame rate)
+  let a = (await state(page)).frames_drawn;
+  for (let i = 0; i < 40; i++) {
+    await page.waitForTimeout(500);
+    const n = (await state(page)).frames_drawn;
+    if (n === a) break;
+    a = n;
+  }
+  await page.waitForTimeout(1000);
+  const b = (await state(page)).frames_drawn;
+  assert.ok(b - a <= 1, `${b - a} frames drawn in an idle second`);
+  await page.mouse.move(700, 300);
+  await page.mouse.move(720, 320);
+  const c = (await waitState(page, (t) => t.frames_drawn > b, { what: 'woken by the mouse' })).frames_drawn;
+  assert.ok(c > b);
+  await page.close();
+});

@@ -15,7 +15,7 @@ extern "C" {
 
 EMSCRIPTEN_KEEPALIVE const char *sam_state_json() {
     static std::string s;
-    s = sam::annotator_state_json(sam::annotator_instance());
+    s = sam::annotator_state_json(sam::annotator_instance(), sam::web_frames_drawn());
     return s.c_str();
 }
 
@@ -35,26 +35,33 @@ EMSCRIPTEN_KEEPALIVE const char *sam_export_coco_with(int rle, int all_images) {
 
 // A file chosen in the dialog or dropped on the page (bytes owned by the caller).
 EMSCRIPTEN_KEEPALIVE void sam_on_local_file(const char *name, const uint8_t *bytes, int size) {
+    sam::web_wake();
     sam::annotator_add_local_file(sam::annotator_instance(), name,
                                   std::vector<uint8_t>(bytes, bytes + (size > 0 ? size : 0)));
 }
 
 EMSCRIPTEN_KEEPALIVE void sam_on_fetch_done(int id, const uint8_t *bytes, int size, const char *error) {
+    sam::web_wake();
     sam::web_fetch_done(id, bytes, size > 0 ? (size_t)size : 0, error);
 }
 
 EMSCRIPTEN_KEEPALIVE void sam_on_http_done(int id, int http_status, const char *body, const char *error) {
+    sam::web_wake();
     sam::web_http_done(id, http_status, body, error);
 }
 
 EMSCRIPTEN_KEEPALIVE void sam_on_store_got(int id, int found, const char *text, double number) {
+    sam::web_wake();
     sam::web_store_got(id, found, text, number);
 }
 
-EMSCRIPTEN_KEEPALIVE void sam_on_decoder_loaded(int ok, const char *message) { sam::web_decoder_loaded(ok, message); }
+EMSCRIPTEN_KEEPALIVE void sam_on_decoder_loaded(int ok, const char *message) {
+    sam::web_wake();
+    sam::web_decoder_loaded(ok, message); }
 
 EMSCRIPTEN_KEEPALIVE void sam_on_decoder_result(double request_id, int mask_count, const float *iou,
                                                 const float *low_res_masks, double decode_ms, const char *error) {
+    sam::web_wake();
     sam::web_decoder_result(request_id, mask_count, iou, low_res_masks, decode_ms, error);
 }
 

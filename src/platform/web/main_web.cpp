@@ -7,7 +7,9 @@
 #include <emscripten.h>
 #include <emscripten/html5.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 
 #include "app/annotator.h"
 #include "app/platform.h"
@@ -20,6 +22,15 @@ namespace {
 
 GLFWwindow *g_window = nullptr;
 bool g_announced_ready = false;
+
+// Idle pages draw nothing: frames run while something happens (input, a
+// fetch/decoder/storage callback, a resize) and for a short while after, so
+// ImGui's hover and animation states settle; a text field keeps them running
+// (cursor blink). Then the last frame stays on screen at no CPU cost.
+constexpr int kFramesAfterActivity = 30;
+int g_wake_frames = kFramesAfterActivity;
+double g_last_cursor_x = -1, g_last_cursor_y = -1;
+int g_frames_drawn = 0;
 
 // The canvas is styled to fill the page; its backing store follows the CSS
 // size (1 canvas pixel = 1 CSS pixel) so mouse coordinates, ImGui and the
@@ -35,6 +46,7 @@ EM_JS(void, sam_js_announce_ready, (), {
 // unflipped (+100 per notch downwards); ImGui and the zoom want GLFW's
 // convention (+1 per notch upwards).
 void scroll_callback(GLFWwindow *w, double dx, double dy) {
+    sam::web_wake();
     ImGui_ImplGlfw_ScrollCallback(w, -dx / 100.0, -dy / 100.0);
 }
 
@@ -42,22 +54,70 @@ void scroll_callback(GLFWwindow *w, double dx, double dy) {
 // by which time the mouse may have moved on: the annotator takes the position
 // of the release event itself (a click must not turn into a drag).
 void mouse_button_callback(GLFWwindow *w, int button, int action, int mods) {
+    sam::web_wake();
     ImGui_ImplGlfw_MouseButtonCallback(w, button, action, mods);
     double x = 0, y = 0;
     glfwGetCursorPos(w, &x, &y);
     sam::annotator_mouse_button(sam::annotator_instance(), button, action, x, y);
 }
 
+void char_callback(GLFWwindow *w, unsigned int c) {
+    sam::web_wake();
+    ImGui_ImplGlfw_CharCallback(w, c);
+}
+
+// ImGui 1.86 samples key state once per frame, so a key pressed and released
+// between two frames (a fast tap, or automation) would never be seen down by
+// its widgets (Enter in a text field). A release of a key pressed since the
+// last frame is held back until that frame has run.
+struct deferred_key {
+    GLFWwindow *window;
+    int key, scancode, mods;
+};
+std::vector<int> g_pressed_since_frame;
+std::vector<deferred_key> g_deferred_releases;
+
 void key_callback(GLFWwindow *w, int key, int scancode, int action, int mods) {
+    sam::web_wake();
+    bool fresh = std::find(g_pressed_since_frame.begin(), g_pressed_since_frame.end(), key) != g_pressed_since_frame.end();
+    if (action == GLFW_RELEASE && fresh) {
+        g_deferred_releases.push_back(deferred_key{w, key, scancode, mods});
+        return;
+    }
     ImGui_ImplGlfw_KeyCallback(w, key, scancode, action, mods);
-    if (action == GLFW_PRESS) sam::annotator_key_pressed(sam::annotator_instance(), key, mods);
+    if (action == GLFW_PRESS) {
+        g_pressed_since_frame.push_back(key);
+        sam::annotator_key_pressed(sam::annotator_instance(), key, mods);
+    }
+}
+
+// After a frame: its fresh presses have been seen; deliver the held releases.
+void flush_deferred_keys() {
+    g_pressed_since_frame.clear();
+    std::vector<deferred_key> releases;
+    releases.swap(g_deferred_releases);
+    for (const deferred_key &k : releases) ImGui_ImplGlfw_KeyCallback(k.window, k.key, k.scancode, GLFW_RELEASE, k.mods);
 }
 
 void main_loop_frame() {
     int w = sam_js_page_width(), h = sam_js_page_height();
     int cw = 0, ch = 0;
     emscripten_get_canvas_element_size("#canvas", &cw, &ch);
-    if (cw != w || ch != h) emscripten_set_canvas_element_size("#canvas", w, h);
+    if (cw != w || ch != h) {
+        emscripten_set_canvas_element_size("#canvas", w, h);
+        sam::web_wake();
+    }
+    double mx = 0, my = 0;
+    glfwGetCursorPos(g_window, &mx, &my);
+    if (mx != g_last_cursor_x || my != g_last_cursor_y) {
+        g_last_cursor_x = mx;
+        g_last_cursor_y = my;
+        sam::web_wake();
+    }
+    if (ImGui::GetIO().WantTextInput || !g_announced_ready) sam::web_wake();
+    if (g_wake_frames <= 0) return;
+    g_wake_frames--;
+    g_frames_drawn++;
 
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplGlfw_NewFrame();
@@ -74,6 +134,7 @@ void main_loop_frame() {
 
     ImGui::Render();
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+    flush_deferred_keys();
 
     if (app.mask_frame_pending) {
         app.mask_frame_pending = false;
@@ -88,6 +149,10 @@ void main_loop_frame() {
 }
 
 }  // namespace
+
+void sam::web_wake() { g_wake_frames = kFramesAfterActivity; }
+
+int sam::web_frames_drawn() { return g_frames_drawn; }
 
 int main() {
     if (!glfwInit()) {
@@ -113,6 +178,7 @@ int main() {
     ImGui_ImplGlfw_InitForOpenGL(g_window, true);
     glfwSetScrollCallback(g_window, scroll_callback);
     glfwSetKeyCallback(g_window, key_callback);
+    glfwSetCharCallback(g_window, char_callback);
     glfwSetMouseButtonCallback(g_window, mouse_button_callback);
     ImGui_ImplOpenGL3_Init("#version 300 es");
 

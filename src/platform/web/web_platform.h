@@ -13,6 +13,11 @@ namespace sam {
 // and accepting files from the file dialog and drops on the page.
 void web_install_input_clock();
 
+// Something happened (input, a callback from JS): draw frames again for a while.
+void web_wake();
+// Frames drawn so far (idle pages draw none; state().frames_drawn).
+int web_frames_drawn();
+
 // Value of ?name=... in the page URL ("" when absent).
 std::string web_query_param(const std::string &name);
 
