@@ -1,7 +1,9 @@
 // annotator.h - the annotator app: dataset loading, the canvas (pan/zoom),
-// the point and box tools, decoder requests (latest wins, mask feedback) and
-// the candidates panel. One instance, driven once per frame by the platform
-// main loop inside an ImGui frame:
+// the point and box tools, decoder requests (latest wins, mask feedback), the
+// candidates, the annotation document (accept, merge, categories, undo, COCO
+// export/import) and its persistence (IndexedDB autosave, scripts/serve's
+// annotations API). One instance, driven once per frame by the platform main
+// loop inside an ImGui frame:
 //   annotator_init(app, manifest_url, decoder_url);  ... annotator_frame(app, w, h);
 // Coordinates: prompts are stored in full-resolution image pixels (integer
 // pixel indices, as SAM's predictor takes them) and mapped to the decoder's
