@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/model/evaluate.py --model-dir assets/model --n-scenes 500
 
-Each held-out scene (synth.heldout_scene, native size 400-1400 px) goes through the
+Each held-out scene (synth.heldout_scene, native size 400-1024 px) goes through the
 embedder's preprocessing (Pillow bilinear resize of the longest side to 1024,
 normalise, pad) and encoder.onnx; then for up to --objects masks per scene:
   1 click     at the mask's innermost pixel (max of the distance transform); the
@@ -191,29 +191,97 @@ def agreement(onnx_model: Model, torch_model: TorchModel, scene) -> Dict[str, fl
             "mask_iou_onnx_torch": min(iou(a > 0, b > 0) for a, b in zip(l1, l2))}
 
 
+# One-click prompts on the demo's sample photos (x, y in original pixels), for the model card.
+PHOTO_CLICKS = {
+    "astronaut.jpg": [(100, 350), (387, 422), (225, 112), (408, 140)],
+    "chelsea.jpg": [(190, 197), (169, 115)],
+    "coffee.jpg": [(287, 141), (104, 282), (365, 282)],
+    "rocket.jpg": [(320, 253), (45, 211), (193, 70)],
+}
+COLOURS = [(255, 64, 64), (64, 160, 255), (64, 220, 64), (255, 200, 0)]
+
+
+def draw_examples(model, samples_dir: str, out_dir: str) -> List[str]:
+    """One picture per sample photo: each click's shown mask (highest predicted IoU) tinted, click as a dot."""
+    from PIL import ImageDraw
+    os.makedirs(out_dir, exist_ok=True)
+    written = []
+    for name, clicks in PHOTO_CLICKS.items():
+        image = np.asarray(Image.open(os.path.join(samples_dir, name)).convert("RGB"))
+        x, resized = preprocess(image)
+        emb = model.embed(x)
+        scale = 1024 / max(image.shape[:2])
+        out = image.astype(np.float32)
+        for (cx, cy), colour in zip(clicks, COLOURS):
+            iou_pred, low = model.decode(emb, [[cx * scale, cy * scale], [0.0, 0.0]], [1.0, -1.0])
+            best = 1 + int(np.argmax(iou_pred[1:]))
+            mask = postprocess(low[best:best + 1], resized, image.shape[:2])[0] > 0
+            out[mask] = 0.45 * out[mask] + 0.55 * np.array(colour, np.float32)
+        pic = Image.fromarray(out.clip(0, 255).astype(np.uint8))
+        d = ImageDraw.Draw(pic)
+        for (cx, cy), colour in zip(clicks, COLOURS):
+            d.ellipse([cx - 6, cy - 6, cx + 6, cy + 6], fill=colour, outline=(255, 255, 255), width=2)
+        path = os.path.join(out_dir, os.path.splitext(name)[0] + ".jpg")
+        pic.save(path, quality=85)
+        written.append(path)
+    return written
+
+
+def _evaluate_indices(model_dir: str, threads: int, indices: List[int], objects: int, quiet: bool,
+                      deadline: float, model: Optional[Model] = None) -> Dict[str, List[float]]:
+    model = model or Model(model_dir, threads)
+    acc: Dict[str, List[float]] = {"scenes": []}
+    t0 = time.time()
+    for n, i in enumerate(indices):
+        if time.time() > deadline:
+            break
+        acc["scenes"].append(i)
+        scene = heldout_scene(i)
+        if not scene.masks:
+            continue
+        for k, v in evaluate_scene(model, scene, i, objects).items():
+            acc.setdefault(k, []).extend(v)
+        if not quiet and (n + 1) % 25 == 0:
+            print(f"[{os.getpid()}] {n + 1} scenes, {time.time() - t0:.0f} s, 1-click {np.mean(acc['click1']):.3f}, "
+                  f"5-click {np.mean(acc['click5']):.3f}, box {np.mean(acc['box']):.3f}", file=sys.stderr, flush=True)
+    return acc
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="evaluate.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("--model-dir", default=os.path.join(os.path.dirname(__file__), "..", "..", "assets", "model"))
     ap.add_argument("--n-scenes", type=int, default=500)
     ap.add_argument("--first-scene", type=int, default=0)
-    ap.add_argument("--objects", type=int, default=2, help="target masks per scene")
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--objects", type=int, default=1, help="target masks per scene")
+    ap.add_argument("--threads", type=int, default=1, help="onnxruntime threads per worker")
+    ap.add_argument("--workers", type=int, default=1, help="processes, each on an interleaved share of the scenes")
     ap.add_argument("--torch-weights", help="model.pt of the same model: check ONNX vs PyTorch")
     ap.add_argument("--torch-scenes", type=int, default=3)
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--max-seconds", type=float, help="stop starting new scenes after this long (n_scenes says how many ran)")
+    ap.add_argument("--pictures", metavar="DIR", help="only draw 1-click masks on assets/samples photos into DIR")
     args = ap.parse_args(argv)
     model = Model(args.model_dir, args.threads)
-    acc: Dict[str, List[float]] = {}
+    if args.pictures:
+        samples = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "assets", "samples")
+        for path in draw_examples(model, samples, args.pictures):
+            print(path)
+        return 0
     t0 = time.time()
-    for n, i in enumerate(range(args.first_scene, args.first_scene + args.n_scenes)):
-        scene = heldout_scene(i)
-        if not scene.masks:
-            continue
-        for k, v in evaluate_scene(model, scene, i, args.objects).items():
+    indices = list(range(args.first_scene, args.first_scene + args.n_scenes))
+    deadline = t0 + args.max_seconds if args.max_seconds else float("inf")
+    jobs = [(args.model_dir, args.threads, indices[w::args.workers], args.objects, args.quiet, deadline)
+            for w in range(args.workers)]
+    if args.workers == 1:
+        parts = [_evaluate_indices(*jobs[0], model=model)]
+    else:
+        import multiprocessing
+        with multiprocessing.get_context("fork").Pool(args.workers) as pool:
+            parts = pool.starmap(_evaluate_indices, jobs)
+    acc: Dict[str, List[float]] = {}
+    for part in parts:
+        for k, v in part.items():
             acc.setdefault(k, []).extend(v)
-        if not args.quiet and (n + 1) % 25 == 0:
-            print(f"{n + 1} scenes, {time.time() - t0:.0f} s, 1-click {np.mean(acc['click1']):.3f}, "
-                  f"5-click {np.mean(acc['click5']):.3f}, box {np.mean(acc['box']):.3f}", file=sys.stderr, flush=True)
     result = {
         "miou_1click": round(float(np.mean(acc["click1"])), 4),
         "miou_3click": round(float(np.mean(acc["click3"])), 4),
@@ -222,7 +290,7 @@ def main(argv=None) -> int:
         "miou_1click_oracle_best_of_3": round(float(np.mean(acc["oracle1"])), 4),
         "miou_1click_single_output": round(float(np.mean(acc["single1"])), 4),
         "share_best_of_3_beats_single": round(float(np.mean(acc["best3_beats_single"])), 4),
-        "n_scenes": args.n_scenes,
+        "n_scenes": len(acc["scenes"]),
         "n_masks": len(acc["click1"]),
         "seconds": round(time.time() - t0, 1),
     }

@@ -253,8 +253,8 @@ def random_size(rng, longest: int) -> Tuple[int, int]:
 
 
 def heldout_scene(index: int) -> Scene:
-    """Held-out scene `index`: native size with longest side 400-1400 (as photos come),
+    """Held-out scene `index`: native size with longest side 400-1024 (as photos come),
     fixed seed; the embedder's resize to 1024 is done by the evaluator."""
     rng = np.random.default_rng(HELDOUT_SEED + index)
-    longest = int(rng.integers(400, 1401))
+    longest = int(rng.integers(400, 1025))
     return make_scene(rng, random_size(rng, longest))

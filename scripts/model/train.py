@@ -6,7 +6,7 @@
 SAM's recipe in small: per image a few target masks, each prompted by one click
 (uniform inside the mask) or a jittered box, then 0-4 corrective clicks sampled
 from the error region of the previous prediction with its low-res logits fed
-back as mask_input. Loss 20 * focal + dice on the best multimask output for a
+back as mask_input. Loss BCE + dice (see mask_losses) on the best multimask output for a
 single click (token 0 for a box or several clicks), plus MSE of the IoU head.
 Images are `--size` px (longest side) padded square; coordinates are given to the
 prompt encoder in the 1024-space, so the weights run unchanged at 1024 (the
@@ -18,6 +18,7 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
 import time
 from typing import Dict, List, Tuple
@@ -28,6 +29,7 @@ from torch.nn import functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sam_model import build_sam  # noqa: E402
+from sam_model.light_encoder import LightEncoder  # noqa: E402
 from sam_model.sam import PIXEL_MEAN, PIXEL_STD  # noqa: E402
 from synth import make_scene, random_size  # noqa: E402
 
@@ -101,6 +103,19 @@ def pad_prompts(coords: List[torch.Tensor], labels: List[torch.Tensor]) -> Tuple
 
 
 # ---------------------------------------------------------------- model
+def tie_attention_init(sam) -> None:
+    """Start every decoder attention with k_proj = q_proj. Then q . k contains
+    PE(click) . W^T W . PE(cell), which peaks at the clicked cell, so from the first step
+    a prompt token reads the features under its click. With independent random q/k
+    the decoder must first discover that matching, and in our short CPU runs it had
+    not after 170 steps: its masks ignored the click."""
+    for m in sam.mask_decoder.modules():
+        if hasattr(m, "q_proj") and hasattr(m, "k_proj"):
+            with torch.no_grad():
+                m.k_proj.weight.copy_(m.q_proj.weight)
+                m.k_proj.bias.copy_(m.q_proj.bias)
+
+
 def decode(sam, emb: torch.Tensor, pe: torch.Tensor, coords: torch.Tensor, labels: torch.Tensor,
            mask_input: torch.Tensor, has_mask: float) -> Tuple[torch.Tensor, torch.Tensor]:
     """emb 1 x 256 x g x g, prompts K x N -> low-res logits K x 4 x 4g x 4g, IoU K x 4 (the ONNX path)."""
@@ -116,16 +131,21 @@ def at_gt_res(logits: torch.Tensor) -> torch.Tensor:
     return logits if logits.shape[-1] == GT_RES else F.interpolate(logits, GT_RES, mode="bilinear", align_corners=False)
 
 
-def mask_losses(logits: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
-    """logits K x T x G x G, gt K x G x G -> K x T of 20 * focal + dice."""
+def mask_losses(logits: torch.Tensor, gt: torch.Tensor, focal_weight: float = 0.0) -> torch.Tensor:
+    """logits K x T x G x G, gt K x G x G -> K x T of BCE + dice (+ focal_weight * focal).
+    SAM uses 20 * focal + dice; in our short CPU runs that collapsed to all-background
+    within ~100 steps (focal's pull on the many easy negatives, dice's vanishing
+    gradient once the sigmoid saturates), plain BCE + dice did not."""
     g = gt[:, None].expand_as(logits)
     p = torch.sigmoid(logits)
     ce = F.binary_cross_entropy_with_logits(logits, g, reduction="none")
-    pt = p * g + (1 - p) * (1 - g)
-    focal = (ce * (1 - pt) ** 2 * (0.25 * g + 0.75 * (1 - g))).mean((2, 3))
+    loss = ce.mean((2, 3))
+    if focal_weight:
+        pt = p * g + (1 - p) * (1 - g)
+        loss = loss + focal_weight * (ce * (1 - pt) ** 2 * (0.25 * g + 0.75 * (1 - g))).mean((2, 3))
     inter = (p * g).sum((2, 3))
     dice = 1 - (2 * inter + 1) / (p.sum((2, 3)) + g.sum((2, 3)) + 1)
-    return 20 * focal + dice
+    return loss + dice
 
 
 def iou_of(logits: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
@@ -142,7 +162,11 @@ def sample_batch(rng: np.random.Generator, size: int, n_targets: int):
         scene = make_scene(rng, random_size(rng, size))
         if scene.masks:
             break
-    pick = rng.choice(len(scene.masks), size=n_targets, replace=len(scene.masks) < n_targets)
+    # Larger masks more often (p ~ sqrt(area)): users click objects more than specks, and
+    # in short runs the tiny parts otherwise dominate the loss.
+    area = np.array([m.sum() for m in scene.masks], np.float64)
+    pick = rng.choice(len(scene.masks), size=n_targets, replace=len(scene.masks) < n_targets,
+                      p=np.sqrt(area) / np.sqrt(area).sum())
     return to_input(scene.image, size), masks_to_grid([scene.masks[i] for i in pick], size)
 
 
@@ -232,6 +256,7 @@ def train(args) -> int:
     ckpt_path = os.path.join(args.out, "ckpt.pt")
     torch.manual_seed(args.seed)
     sam = build_sam("light").train()
+    sam.image_encoder.input_pool = 1  # fed the training size directly
     opt = torch.optim.AdamW(sam.parameters(), lr=args.lr, weight_decay=0.01)
     step, used = 0, 0.0
     if os.path.exists(ckpt_path):
@@ -250,7 +275,9 @@ def train(args) -> int:
     log = open(os.path.join(args.out, "train_log.jsonl"), "a")
     t_start = time.time() - used
     last_ckpt = last_eval = time.time()
-    while time.time() - t_start < budget:
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))  # kill PID: checkpoint, then exit
+    while time.time() - t_start < budget and not stop:
         frac = (time.time() - t_start) / budget
         lr = args.lr * min(1.0, (step + 1) / args.warmup) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
         for grp in opt.param_groups:
@@ -296,13 +323,15 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="train.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, help="folder for ckpt.pt, model.pt, train_log.jsonl")
     ap.add_argument("--minutes", type=float, default=90, help="wall-clock budget (the lr schedule follows it)")
-    ap.add_argument("--size", type=int, default=512, help="input size (longest side, padded square), multiple of 32")
-    ap.add_argument("--images", type=int, default=2, help="images per step")
-    ap.add_argument("--targets", type=int, default=4, help="target masks (prompt sequences) per image")
+    ap.add_argument("--size", type=int, default=256,
+                    help="input size (longest side, padded square), multiple of 32; the exported encoder "
+                         "average-pools its 1024 input by LightEncoder.input_pool = 1024 / size")
+    ap.add_argument("--images", type=int, default=1, help="images per step")
+    ap.add_argument("--targets", type=int, default=6, help="target masks (prompt sequences) per image")
     ap.add_argument("--max-extra", type=int, default=3, help="most corrective clicks after the first prompt")
     ap.add_argument("--box-share", type=float, default=0.3)
-    ap.add_argument("--lr", type=float, default=1.5e-3)
-    ap.add_argument("--warmup", type=int, default=50)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--threads", type=int, default=1, help="1 is much faster than 2 on a loaded machine")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--ckpt-minutes", type=float, default=4)
@@ -312,6 +341,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.size % 32:
         ap.error("--size must be a multiple of 32")
+    if args.size * LightEncoder.input_pool != 1024:
+        print(f"note: --size {args.size} but LightEncoder.input_pool = {LightEncoder.input_pool}: set input_pool to "
+              f"{1024 // args.size} before exporting these weights", file=sys.stderr)
     return train(args)
 
 

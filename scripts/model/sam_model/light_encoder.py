@@ -1,8 +1,8 @@
 """LightEncoder: the small convolutional image encoder of our bundled "light" model.
 
 image B x 3 x S x S (normalised + padded as SAM's preprocess; S = 1024 in the
-exported model, S = 512 during most of training) -> B x 256 x S/16 x S/16
-embedding, the same contract as SAM's ViT encoders (1 x 256 x 64 x 64 at 1024).
+exported model, S = 256 in training) -> B x 256 x S/16 x S/16 embedding, the same
+contract as SAM's ViT encoders (1 x 256 x 64 x 64 at 1024); see input_pool.
 A stride-4 patchify stem, depthwise-separable inverted-residual blocks at strides
 4/8/16/32, one global self-attention layer at stride 32 for context, and a
 SAM-style neck (1x1 conv, LayerNorm2d, 3x3 conv, LayerNorm2d) at stride 16.
@@ -73,6 +73,11 @@ class GlobalAttention(nn.Module):
 
 class LightEncoder(nn.Module):
     img_size = 1024  # the exported input size; the module itself accepts any multiple of 32
+    # input_pool: average-pool the 1024 input by this factor first and upsample the embedding
+    # bilinearly by it at the end, so the network sees the pixel scale it was trained at
+    # (the bundled model was trained at 256 px -> 4; train.py sets 1 and feeds the training
+    # size directly). A setting, not a weight: the state dict is the same for every value.
+    input_pool = 4
 
     def __init__(self, dims=(32, 64, 128, 256), depths=(1, 2, 3, 2), out_chans: int = 256) -> None:
         super().__init__()
@@ -93,6 +98,12 @@ class LightEncoder(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.input_pool > 1:
+            y = self.features(F.avg_pool2d(x, self.input_pool))
+            return F.interpolate(y, scale_factor=float(self.input_pool), mode="bilinear", align_corners=False)
+        return self.features(x)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)
         x = self.stages[0](x)
         x = self.stages[1](x)
