@@ -268,3 +268,18 @@ rle rle_merge(const rle &a, const rle &b, rle_merge_op op) {
 }
 
 }  // namespace sam
+
+namespace sam {
+
+bool rle_contains(const rle &r, int x, int y) {
+    if (x < 0 || y < 0 || x >= r.width || y >= r.height) return false;
+    const uint64_t index = (uint64_t)x * (uint64_t)r.height + (uint64_t)y;  // column-major
+    uint64_t pos = 0;
+    for (size_t k = 0; k < r.counts.size(); ++k) {
+        pos += r.counts[k];
+        if (index < pos) return k % 2 == 1;
+    }
+    return false;
+}
+
+}  // namespace sam

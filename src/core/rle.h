@@ -51,6 +51,10 @@ box_xywh rle_to_bbox(const rle &r);
 enum class rle_merge_op { union_, intersect, subtract };
 rle rle_merge(const rle &a, const rle &b, rle_merge_op op);
 
+// Whether pixel (x, y) (column x, row y) is 1; false outside the mask. Walks the runs
+// (O(runs)), so hit-testing a click needs no decoded mask.
+bool rle_contains(const rle &r, int x, int y);
+
 // True when counts sum to height*width (what every function above assumes).
 bool rle_is_valid(const rle &r);
 
