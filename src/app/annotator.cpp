@@ -41,9 +41,13 @@ int default_output(const decoder_result &r, int n_points) {
 
 bool prompt_empty(const annotator &app) { return app.points.empty() && !app.has_box; }
 
+}  // namespace
+
 void send_request(annotator &app, request_kind kind, const std::vector<click_point> &points, bool has_box,
                   const double *box) {
     if (!app.dec || !app.image_ready || !app.embedding_ready || app.dec->status() != decoder_status::ready) return;
+    // Detector boxes own the decoder while they run: a newer request would replace theirs.
+    if (kind != request_kind::detector_box && detector_active(app)) return;
     // Prompt frame: original pixels -> the resized 1024 frame, exactly as the
     // official predictor's ResizeLongestSide.apply_coords / apply_boxes.
     const image_shape original{app.image.height, app.image.width};
@@ -79,7 +83,10 @@ void send_request(annotator &app, request_kind kind, const std::vector<click_poi
     app.last_request_id = id;
     app.requests_sent++;
     app.request_kinds[id] = annotator::request_info{kind, platform_last_input_ms(), platform_now_ms(), n_points};
+    if (kind == request_kind::detector_box) app.detector_request = id;
 }
+
+namespace {
 
 void request_prompt(annotator &app) {
     if (prompt_empty(app)) {
@@ -101,6 +108,7 @@ void poll_decoder(annotator &app) {
     if (it != app.request_kinds.end()) info = it->second;
     request_kind kind = info.kind;
     app.request_kinds.erase(app.request_kinds.begin(), app.request_kinds.upper_bound(r.request_id));
+    if (kind == request_kind::detector_box) return detector_result(app, r);
     if (!r.error.empty()) {
         add_error(app, "decoder: " + r.error);
         return;
@@ -278,6 +286,7 @@ void annotator_init(annotator &app, const std::string &manifest_url, const std::
 
 void annotator_open_image(annotator &app, int index) {
     if (index < 0 || index >= (int)app.dataset.images.size()) return;
+    if (detector_active(app)) detector_finish(app);  // its embedding is about to go
     app.current = index;
     int generation = ++app.load_generation;
     app.image_ready = app.embedding_ready = false;
@@ -288,6 +297,7 @@ void annotator_open_image(annotator &app, int index) {
     app.selected_output = -1;
     app.hover_x = app.hover_y = -1;
     canvas_renderer_set_logits(app.renderer, nullptr);
+    load_proposals(app);
     const manifest_image entry = app.dataset.images[index];
     load_resource(app, resource_url(app, entry.file),
                    [&app, generation, entry](const status &st, std::vector<uint8_t> &&bytes) {
@@ -355,6 +365,11 @@ void open_local_pair(annotator &app) {
 }  // namespace
 
 void annotator_add_local_file(annotator &app, const std::string &name, std::vector<uint8_t> bytes) {
+    if (ends_with(name, "classes.txt") || ends_with(name, ".names"))
+        return set_yolo_classes(app, name, std::string(bytes.begin(), bytes.end()));
+    if (ends_with(name, ".txt")) return import_detector_yolo(app, name, std::string(bytes.begin(), bytes.end()));
+    if (ends_with(name, ".json") && is_detector_json(std::string(bytes.begin(), bytes.end())))
+        return import_detector_coco(app, name, std::string(bytes.begin(), bytes.end()));
     if (ends_with(name, ".json")) {
         if (!app.restore_done) return add_error(app, name + ": open a dataset or an image before importing COCO");
         coco_import_options opt;
@@ -420,9 +435,8 @@ void annotator_accept(annotator &app, accept_merge merge) {
         app.notices.push_back("The selected mask is empty: nothing accepted");
         return;
     }
-    const manifest_image &entry = app.dataset.images[app.current];
-    int64_t image_id = entry.id;
-    if (!app.doc.find_image(image_id)) app.doc.add_image(doc_image{entry.id, coco_file_name(entry), entry.width, entry.height});
+    ensure_doc_image(app);
+    const int64_t image_id = app.dataset.images[app.current].id;
     annotation_prompts prompts;
     for (const click_point &p : app.points) prompts.points.push_back(prompt_point{p.x, p.y, p.label});
     prompts.has_box = app.has_box;
@@ -450,7 +464,13 @@ void annotator_accept(annotator &app, accept_merge merge) {
             st = app.doc.delete_annotation(a->id);  // subtracting everything leaves nothing
             app.selected_annotation = 0;
         } else {
-            st = app.doc.replace_annotation_mask(a->id, std::move(merged));
+            // a person edited it: a machine-made mask becomes theirs (one undo step)
+            const int64_t id = a->id;
+            app.doc.begin_group("edit mask");
+            st = app.doc.replace_annotation_mask(id, std::move(merged));
+            if (st) st = app.doc.confirm_annotation(id);
+            if (st) app.doc.end_group();
+            else app.doc.cancel_group();
         }
     }
     if (!st) return add_error(app, "accept: " + st.message);
@@ -460,6 +480,12 @@ void annotator_accept(annotator &app, accept_merge merge) {
     app.selected_output = -1;
     show_selected_logits(app);
     app.hover_x = app.hover_y = -1;
+}
+
+void ensure_doc_image(annotator &app) {
+    if (app.current < 0) return;
+    const manifest_image &entry = app.dataset.images[app.current];
+    if (!app.doc.find_image(entry.id)) app.doc.add_image(doc_image{entry.id, coco_file_name(entry), entry.width, entry.height});
 }
 
 void annotator_undo(annotator &app) {
@@ -585,6 +611,8 @@ void handle_canvas_input(annotator &app) {
             app.box[2] = std::max(app.drag_x0, x1);
             app.box[3] = std::max(app.drag_y0, y1);
             if (prompt_ready) request_prompt(app);
+        } else if (app.tool == tool_kind::proposal) {
+            select_proposal_at(app, app.drag_x0, app.drag_y0);
         } else if (app.tool == tool_kind::point) {
             click_point p{app.drag_x0, app.drag_y0, io.KeyAlt ? 0 : 1};
             app.points.push_back(p);
@@ -631,6 +659,8 @@ void handle_keys(annotator &app) {
             case GLFW_KEY_F: app.fit_pending = true; break;
             case GLFW_KEY_B: app.tool = tool_kind::box; break;
             case GLFW_KEY_P: app.tool = tool_kind::point; break;
+            case GLFW_KEY_E: app.tool = tool_kind::proposal; break;
+            case GLFW_KEY_C: app.doc.confirm_annotation(app.selected_annotation); break;
             case GLFW_KEY_H:
                 if (const annotation *a = app.doc.find_annotation(app.selected_annotation))
                     app.doc.set_annotation_hidden(a->id, !a->hidden);
@@ -641,7 +671,10 @@ void handle_keys(annotator &app) {
                 break;
             case GLFW_KEY_ENTER:
             case GLFW_KEY_KP_ENTER:
-                annotator_accept(app, shift ? accept_merge::add : alt ? accept_merge::subtract : accept_merge::none);
+                if (app.tool == tool_kind::proposal && !shift && !alt && prompt_empty(app))
+                    annotator_accept_proposal(app, app.selected_proposal);
+                else
+                    annotator_accept(app, shift ? accept_merge::add : alt ? accept_merge::subtract : accept_merge::none);
                 break;
             case GLFW_KEY_DELETE:
             case GLFW_KEY_BACKSPACE: annotator_delete_selected(app); break;
@@ -709,11 +742,19 @@ void annotator_frame(annotator &app, int fb_w, int fb_h) {
     }
     handle_keys(app);
     handle_canvas_input(app);
+    if (app.tool == tool_kind::proposal && app.has_result && app.result_kind == request_kind::hover) {
+        app.has_result = false;  // no hover preview over the proposals
+        app.selected_output = -1;
+        show_selected_logits(app);
+    }
+    tick_detector(app);
+    update_proposal_taken(app);
     update_overlay(app);
     update_prompt_colour(app);
     tick_persistence(app);
 
     canvas_renderer_render(app.renderer, app.view, app.area, fb_w, fb_h);
+    draw_proposals(app);
     draw_prompt(app);
     panel_images(app, 0, 0, left_w, h - kStatusBarH);
     panel_candidates(app, w - right_w, 0, right_w, h - kStatusBarH);
@@ -740,7 +781,7 @@ std::string annotator_state_json(const annotator &app, int frames_drawn) {
     s["image_count"] = app.dataset.images.size();
     s["view"] = {{"scale", app.view.scale}, {"offset_x", app.view.offset_x}, {"offset_y", app.view.offset_y}};
     s["canvas"] = {{"x", app.area.x}, {"y", app.area.y}, {"w", app.area.w}, {"h", app.area.h}};
-    s["tool"] = app.tool == tool_kind::point ? "point" : "box";
+    s["tool"] = app.tool == tool_kind::point ? "point" : app.tool == tool_kind::box ? "box" : "proposal";
     json pts = json::array();
     for (const click_point &p : app.points) pts.push_back({{"x", p.x}, {"y", p.y}, {"label", p.label}});
     s["points"] = pts;
@@ -763,12 +804,27 @@ std::string annotator_state_json(const annotator &app, int frames_drawn) {
     for (const annotation &a : app.doc.annotations())
         anns.push_back({{"id", a.id}, {"image_id", a.image_id}, {"category_id", a.category_id}, {"area", a.area},
                         {"bbox", {a.bbox.x, a.bbox.y, a.bbox.w, a.bbox.h}}, {"score", a.score}, {"hidden", a.hidden},
+                        {"source", annotation_source_name(a.source)},
                         {"points", a.prompts.points.size()}, {"has_box", a.prompts.has_box}});
     s["annotations"] = anns;
     json cats = json::array();
     for (const doc_category &c : app.doc.categories())
         cats.push_back({{"id", c.id}, {"name", c.name}, {"color", {c.color.r, c.color.g, c.color.b}}});
     s["categories"] = cats;
+    json props = json::array();
+    for (size_t i = 0; i < app.proposals.proposals.size(); ++i) {
+        const mask_proposal &p = app.proposals.proposals[i];
+        props.push_back({{"index", i}, {"predicted_iou", p.predicted_iou}, {"stability_score", p.stability_score},
+                         {"area", p.area}, {"bbox", {p.bbox.x, p.bbox.y, p.bbox.w, p.bbox.h}},
+                         {"taken", i < app.proposal_taken.size() && app.proposal_taken[i]}});
+    }
+    s["proposals"] = {{"url", app.proposals_url}, {"status", app.proposals_status}, {"list", props},
+                      {"selected", app.selected_proposal}, {"min_iou", app.proposal_min_iou},
+                      {"shown", app.show_proposals}};
+    s["detector"] = {{"file", app.detector_file}, {"active", detector_active(app)},
+                     {"total", app.detector_jobs.size()}, {"sent", app.detector_next},
+                     {"done", app.detector_done.size()}, {"empty", app.detector_empty},
+                     {"classes_file", app.yolo_classes_file}, {"classes", app.yolo_classes}};
     s["current_category"] = app.current_category;
     s["selected_annotation"] = app.selected_annotation;
     s["revision"] = app.doc.revision();

@@ -2,8 +2,9 @@
 // the point and box tools, decoder requests (latest wins, mask feedback), the
 // candidates, the annotation document (accept, merge, categories, undo, COCO
 // export/import) and its persistence (IndexedDB autosave, scripts/serve's
-// annotations API). One instance, driven once per frame by the platform main
-// loop inside an ImGui frame:
+// annotations API), and machine-made starting points (segment-everything
+// proposals, detector boxes as box prompts). One instance, driven once per
+// frame by the platform main loop inside an ImGui frame:
 //   annotator_init(app, manifest_url, decoder_url);  ... annotator_frame(app, w, h);
 // Coordinates: prompts are stored in full-resolution image pixels (integer
 // pixel indices, as SAM's predictor takes them) and mapped to the decoder's
@@ -21,12 +22,15 @@
 #include "app/manifest.h"
 #include "app/view_transform.h"
 #include "core/annotation_document.h"
+#include "core/box_prompts.h"
 #include "core/image.h"
+#include "core/mask_proposals.h"
+#include "core/polygon.h"
 
 namespace sam {
 
-enum class tool_kind { point, box };
-enum class request_kind { hover, prompt };
+enum class tool_kind { point, box, proposal };  // proposal: clicks select segment-everything proposals
+enum class request_kind { hover, prompt, detector_box };
 
 struct click_point {
     double x = 0, y = 0;  // image pixel indices
@@ -119,6 +123,38 @@ struct annotator {
     bool export_all_images = true;  // COCO download: whole dataset, else the current image
     char new_category_name[64] = "";
 
+    // ---- segment-everything proposals of the shown image (DATASET/proposals/<stem>.json) ----
+    std::string proposals_url;              // tried for the shown image ("" for local files)
+    std::string proposals_status = "none";  // none, loading, loaded, missing (404), error
+    mask_proposals proposals;
+    std::vector<polygon_set> proposal_outlines;  // per proposal: rings in image pixel corners
+    std::vector<char> proposal_taken;  // per proposal: accepted (an annotation of this image has its mask)
+    uint64_t proposal_taken_revision = ~uint64_t(0);
+    std::map<size_t, int64_t> proposal_annotations;  // proposal -> the annotation it was accepted as
+    int selected_proposal = -1;
+    bool show_proposals = true;
+    float proposal_min_iou = 0.88f;  // "Accept all with predicted IoU >= X"
+
+    // ---- detector boxes -> box prompts -> machine-made annotations (one decode per box) ----
+    struct detector_job {
+        double bbox[4] = {0, 0, 0, 0};  // x, y, w, h original pixels
+        std::string category;          // created when missing
+        double score = 1.0;
+    };
+    struct detector_mask {
+        annotation ann;  // category_id not yet set
+        std::string category;
+    };
+    std::string detector_file;  // the file being imported ("" = none running)
+    int64_t detector_image = 0;
+    std::vector<detector_job> detector_jobs;
+    size_t detector_next = 0;       // jobs sent so far
+    uint64_t detector_request = 0;  // in flight (0 = none)
+    std::vector<detector_mask> detector_done;
+    std::vector<std::string> detector_empty;  // boxes that gave an empty mask
+    std::vector<std::string> yolo_classes;    // the newest classes.txt / *.names opened
+    std::string yolo_classes_file;
+
     // ---- persistence: IndexedDB autosave (always) and the server (when served) ----
     std::string storage_key;  // IndexedDB key: the manifest URL
     bool restore_done = false;  // autosave/server state loaded (edits before that are refused)
@@ -173,6 +209,11 @@ void annotator_select_candidate(annotator &app, int number);  // 1, 2, 3
 // add / subtract = into the selected annotation (rle_merge).
 enum class accept_merge { none, add, subtract };
 void annotator_accept(annotator &app, accept_merge merge);
+// Accepts proposal `index` of the shown image as a machine-made annotation with the
+// current category (its score the predicted IoU); accept_all: every proposal not yet
+// accepted with predicted IoU >= min_iou, as one undo step. Return how many were added.
+int annotator_accept_proposal(annotator &app, int index);
+int annotator_accept_proposals_above(annotator &app, double min_iou);
 void annotator_undo(annotator &app);
 void annotator_redo(annotator &app);
 void annotator_delete_selected(annotator &app);

@@ -8,16 +8,17 @@
 
 namespace sam {
 
-namespace {
-
-constexpr ImGuiWindowFlags kPanelFlags = ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize |
-                                         ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoSavedSettings;
-
 // Remembers the last widget's rectangle under `name` (state().ui).
 void note_rect(annotator &app, const std::string &name) {
     ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
     app.ui_rects[name] = {a.x, a.y, b.x - a.x, b.y - a.y};
 }
+
+namespace {
+
+constexpr ImGuiWindowFlags kPanelFlags = ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize |
+                                         ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoSavedSettings;
+
 
 void panel_categories(annotator &app);
 void panel_annotations(annotator &app);
@@ -106,8 +107,9 @@ void panel_annotations(annotator &app) {
             ImGui::PushID((int)a.id);
             ImGui::TableNextRow();
             ImGui::TableNextColumn();
-            char label[32];
-            std::snprintf(label, sizeof label, "%lld", (long long)a.id);
+            char label[32];  // machine-made (proposal, detector) until confirmed: marked with *
+            std::snprintf(label, sizeof label, "%lld%s", (long long)a.id,
+                          a.source == annotation_source::machine ? "*" : "");
             if (ImGui::Selectable(label, a.id == app.selected_annotation, ImGuiSelectableFlags_SpanAllColumns |
                                                                               ImGuiSelectableFlags_AllowItemOverlap))
                 app.selected_annotation = a.id == app.selected_annotation ? 0 : a.id;
@@ -122,8 +124,13 @@ void panel_annotations(annotator &app) {
             note_rect(app, "annotation_category_" + std::to_string(a.id));
             if (open) {
                 for (const doc_category &c : app.doc.categories()) {
-                    if (ImGui::Selectable(c.name.c_str(), c.id == a.category_id))
+                    if (ImGui::Selectable(c.name.c_str(), c.id == a.category_id) && c.id != a.category_id) {
+                        // a person's choice: a machine-made annotation becomes theirs
+                        app.doc.begin_group("change category");
                         app.doc.set_annotation_category(a.id, c.id);
+                        app.doc.confirm_annotation(a.id);
+                        app.doc.end_group();
+                    }
                     note_rect(app, "category_option_" + std::to_string(c.id));
                 }
                 ImGui::EndCombo();
@@ -150,6 +157,12 @@ void panel_annotations(annotator &app) {
     if (ImGui::Button("Add to selected (Shift+Enter)")) annotator_accept(app, accept_merge::add);
     if (ImGui::Button("Cut from selected (Alt+Enter)")) annotator_accept(app, accept_merge::subtract);
     ImGui::EndDisabled();
+    const annotation *sel = app.doc.find_annotation(app.selected_annotation);
+    if (sel && sel->source == annotation_source::machine) {
+        bool confirm = ImGui::Button("Confirm machine-made (C)");
+        note_rect(app, "confirm_annotation");
+        if (confirm) app.doc.confirm_annotation(sel->id);
+    }
     ImGui::BeginDisabled(!app.doc.can_undo());
     if (ImGui::Button("Undo")) annotator_undo(app);
     ImGui::EndDisabled();
@@ -207,9 +220,14 @@ void panel_images(annotator &app, float x, float y, float w, float h) {
     if (ImGui::Button("Fit (F)")) app.fit_pending = true;
     ImGui::SameLine();
     if (ImGui::Button("Help (F1)")) app.show_help = !app.show_help;
+    if (ImGui::RadioButton("Proposals (E)", app.tool == tool_kind::proposal)) app.tool = tool_kind::proposal;
+    note_rect(app, "tool_proposals");
     if (app.manifest_loaded) {
         ImGui::Separator();
         panel_categories(app);
+        ImGui::Separator();
+        panel_proposals(app);
+        panel_detector(app);
     }
     ImGui::End();
 }
@@ -296,7 +314,9 @@ void help_window(annotator &app, float w, float h) {
         {"wheel, middle drag, Space+drag", "zoom at cursor, pan"},
         {"F", "fit the image to the window"},
         {"Left/Right, PgUp/PgDn", "previous / next image"},
-        {"P, B", "point tool, box tool"},
+        {"P, B, E", "point tool, box tool, proposals tool (click selects a proposal)"},
+        {"Enter (proposals tool)", "accept the selected proposal"},
+        {"C", "confirm the selected machine-made annotation"},
         {"F1, ?", "this help"},
     };
     if (ImGui::BeginTable("keys", 2, ImGuiTableFlags_RowBg)) {
