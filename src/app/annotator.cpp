@@ -47,7 +47,8 @@ void send_request(annotator &app, request_kind kind, const std::vector<click_poi
                   const double *box) {
     if (!app.dec || !app.image_ready || !app.embedding_ready || app.dec->status() != decoder_status::ready) return;
     // Detector boxes own the decoder while they run: a newer request would replace theirs.
-    if (kind != request_kind::detector_box && detector_active(app)) return;
+    if ((kind == request_kind::hover || kind == request_kind::prompt) && (detector_active(app) || everything_active(app)))
+        return;
     // Prompt frame: original pixels -> the resized 1024 frame, exactly as the
     // official predictor's ResizeLongestSide.apply_coords / apply_boxes.
     const image_shape original{app.image.height, app.image.width};
@@ -84,6 +85,7 @@ void send_request(annotator &app, request_kind kind, const std::vector<click_poi
     app.requests_sent++;
     app.request_kinds[id] = annotator::request_info{kind, platform_last_input_ms(), platform_now_ms(), n_points};
     if (kind == request_kind::detector_box) app.detector_request = id;
+    if (kind == request_kind::everything_point) app.everything_request = id;
 }
 
 namespace {
@@ -109,6 +111,7 @@ void poll_decoder(annotator &app) {
     request_kind kind = info.kind;
     app.request_kinds.erase(app.request_kinds.begin(), app.request_kinds.upper_bound(r.request_id));
     if (kind == request_kind::detector_box) return detector_result(app, r);
+    if (kind == request_kind::everything_point) return everything_result(app, r);
     if (!r.error.empty()) {
         add_error(app, "decoder: " + r.error);
         return;
@@ -287,6 +290,7 @@ void annotator_init(annotator &app, const std::string &manifest_url, const std::
 void annotator_open_image(annotator &app, int index) {
     if (index < 0 || index >= (int)app.dataset.images.size()) return;
     if (detector_active(app)) detector_finish(app);  // its embedding is about to go
+    everything_cancel(app);
     app.current = index;
     int generation = ++app.load_generation;
     app.image_ready = app.embedding_ready = false;
@@ -748,6 +752,7 @@ void annotator_frame(annotator &app, int fb_w, int fb_h) {
         show_selected_logits(app);
     }
     tick_detector(app);
+    tick_everything(app);
     update_proposal_taken(app);
     update_overlay(app);
     update_prompt_colour(app);
@@ -821,6 +826,10 @@ std::string annotator_state_json(const annotator &app, int frames_drawn) {
     s["proposals"] = {{"url", app.proposals_url}, {"status", app.proposals_status}, {"list", props},
                       {"selected", app.selected_proposal}, {"min_iou", app.proposal_min_iou},
                       {"shown", app.show_proposals}};
+    s["everything"] = {{"active", everything_active(app)}, {"sent", app.everything_next},
+                       {"total", app.everything_total}, {"points_per_side", app.everything_points_per_side},
+                       {"pred_iou_thresh", app.everything_pred_iou_thresh},
+                       {"stability_score_thresh", app.everything_stability_thresh}};
     s["detector"] = {{"file", app.detector_file}, {"active", detector_active(app)},
                      {"total", app.detector_jobs.size()}, {"sent", app.detector_next},
                      {"done", app.detector_done.size()}, {"empty", app.detector_empty},

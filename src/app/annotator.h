@@ -22,6 +22,7 @@
 #include "app/manifest.h"
 #include "app/view_transform.h"
 #include "core/annotation_document.h"
+#include "core/automatic_mask_generator.h"
 #include "core/box_prompts.h"
 #include "core/image.h"
 #include "core/mask_proposals.h"
@@ -30,7 +31,7 @@
 namespace sam {
 
 enum class tool_kind { point, box, proposal };  // proposal: clicks select segment-everything proposals
-enum class request_kind { hover, prompt, detector_box };
+enum class request_kind { hover, prompt, detector_box, everything_point };
 
 struct click_point {
     double x = 0, y = 0;  // image pixel indices
@@ -154,6 +155,17 @@ struct annotator {
     std::vector<std::string> detector_empty;  // boxes that gave an empty mask
     std::vector<std::string> yolo_classes;    // the newest classes.txt / *.names opened
     std::string yolo_classes_file;
+
+    // ---- segment everything in the browser (when the dataset has no proposals for the image):
+    // SAM's automatic mask generator in the core, fed one grid point per decoder message ----
+    std::unique_ptr<amg_generator> everything;  // non-null while a pass runs
+    size_t everything_next = 0, everything_total = 0;  // grid points sent, in all
+    uint64_t everything_request = 0;                   // in flight (0 = none)
+    int64_t everything_image = 0;
+    double everything_start_ms = 0;
+    std::string everything_previous_status;  // proposals_status to restore on cancel
+    int everything_points_per_side = 16;     // the official default is 32 (1024 decodes)
+    float everything_pred_iou_thresh = 0.88f, everything_stability_thresh = 0.95f;
 
     // ---- persistence: IndexedDB autosave (always) and the server (when served) ----
     std::string storage_key;  // IndexedDB key: the manifest URL

@@ -66,6 +66,13 @@ void detector_result(annotator &app, decoder_result &r);
 // Stops the import; the masks made so far become annotations (one undo step).
 void detector_finish(annotator &app);
 bool detector_active(const annotator &app);
+// Segment everything in the browser: start (shown image, crop 0 only), one point per frame,
+// results fed to the core generator; finish turns its records into the image's proposals.
+void everything_start(annotator &app);
+void everything_cancel(annotator &app);
+void tick_everything(annotator &app);
+void everything_result(annotator &app, decoder_result &r);
+bool everything_active(const annotator &app);
 void panel_proposals(annotator &app);  // in the left panel (panels.cpp calls it)
 void panel_detector(annotator &app);
 

@@ -5,6 +5,9 @@
 // (2) detector boxes (COCO JSON or YOLO txt + class list) run one by one as SAM box prompts
 //     through the decoder worker, one box per decoder message, so the page stays responsive;
 //     the masks become machine-made annotations with the detector's category and score.
+// (3) when the dataset has no proposals for the image, segment everything in the browser:
+//     the core's automatic mask generator (official parameters; the whole image, no crop
+//     layers) fed one grid point per decoder message with the interactive decoder.
 // A proposal counts as accepted while an annotation of its image has exactly its mask, so
 // undo, redo, deleting the annotation and reloading the page all bring it back or keep it
 // hidden without bookkeeping.
@@ -238,16 +241,52 @@ int annotator_accept_proposals_above(annotator &app, double min_iou) {
     return (int)chosen.size();
 }
 
+namespace {
+
+void panel_everything(annotator &app) {
+    if (everything_active(app)) {
+        char overlay[64];
+        const size_t done = app.everything_next - (app.everything_request ? 1 : 0);
+        std::snprintf(overlay, sizeof overlay, "%d / %d points", (int)done, (int)app.everything_total);
+        ImGui::ProgressBar(app.everything_total ? (float)done / (float)app.everything_total : 0.0f, ImVec2(-1, 0),
+                           overlay);
+        note_rect(app, "everything_progress");
+        bool cancel = ImGui::Button("Cancel##everything");
+        note_rect(app, "everything_cancel");
+        if (cancel) everything_cancel(app);
+        return;
+    }
+    ImGui::TextDisabled("none for this image");
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("scripts/embed --everything --out DATASET makes them on the server");
+    const float w = ImGui::GetContentRegionAvail().x - 70;
+    ImGui::SetNextItemWidth(w);
+    ImGui::SliderInt("points/side", &app.everything_points_per_side, 2, 64);
+    note_rect(app, "everything_points_per_side");
+    ImGui::SetNextItemWidth(w);
+    ImGui::SliderFloat("IoU thr.", &app.everything_pred_iou_thresh, 0.0f, 1.0f, "%.2f");
+    note_rect(app, "everything_pred_iou_thresh");
+    ImGui::SetNextItemWidth(w);
+    ImGui::SliderFloat("stability", &app.everything_stability_thresh, 0.0f, 1.0f, "%.2f");
+    note_rect(app, "everything_stability_thresh");
+    char label[64];
+    std::snprintf(label, sizeof label, "Segment everything (%d points)",
+                  app.everything_points_per_side * app.everything_points_per_side);
+    ImGui::BeginDisabled(!app.embedding_ready || detector_active(app));
+    bool start = ImGui::Button(label);
+    note_rect(app, "everything_start");
+    ImGui::EndDisabled();
+    if (start) everything_start(app);
+}
+
+}  // namespace
+
 void panel_proposals(annotator &app) {
     size_t left = 0;
     for (size_t i = 0; i < app.proposals.proposals.size(); ++i) left += proposal_available(app, (int)i);
     ImGui::Text("Proposals: %d of %d left", (int)left, (int)app.proposals.proposals.size());
-    if (app.proposals_status == "missing" || app.proposals_status == "none") {
-        ImGui::TextDisabled("none for this image");
-        if (ImGui::IsItemHovered()) ImGui::SetTooltip("scripts/embed --everything --out DATASET makes them");
-        return;
-    }
-    if (app.proposals_status != "loaded") {
+    if (app.proposals_status == "missing" || app.proposals_status == "none" || app.proposals_status == "generating")
+        return panel_everything(app);
+    if (app.proposals_status != "loaded" && app.proposals_status != "generated") {
         ImGui::TextDisabled("%s", app.proposals_status.c_str());
         return;
     }
@@ -290,6 +329,113 @@ void panel_proposals(annotator &app) {
     ImGui::EndDisabled();
 }
 
+// ---- segment everything in the browser -------------------------------------------
+
+bool everything_active(const annotator &app) { return app.everything != nullptr; }
+
+void everything_start(annotator &app) {
+    const manifest_image *entry = shown_entry(app);
+    if (everything_active(app) || detector_active(app) || !entry || !app.image_ready || !app.embedding_ready) return;
+    amg_params p;
+    p.points_per_side = app.everything_points_per_side;
+    p.pred_iou_thresh = app.everything_pred_iou_thresh;
+    p.stability_score_thresh = app.everything_stability_thresh;
+    status st = amg_params_validate(p);
+    if (!st) return add_error(app, "segment everything: " + st.message);
+    app.everything = std::make_unique<amg_generator>(p, app.image.height, app.image.width);
+    app.everything_total = app.everything->crop_points(0).size() / 2;
+    app.everything_next = 0;
+    app.everything_request = 0;
+    app.everything_image = entry->id;
+    app.everything_start_ms = platform_now_ms();
+    app.everything_previous_status = app.proposals_status;
+    app.proposals_status = "generating";
+    // the prompt in progress would compete for the decoder
+    app.points.clear();
+    app.has_box = false;
+    app.has_result = false;
+    app.selected_output = -1;
+    show_selected_logits(app);
+}
+
+void everything_cancel(annotator &app) {
+    if (!everything_active(app)) return;
+    app.everything.reset();
+    app.everything_request = 0;
+    app.proposals_status = app.everything_previous_status;
+}
+
+namespace {
+
+void everything_finish(annotator &app) {
+    std::vector<amg_record> records = app.everything->finish();
+    const amg_stats stats = app.everything->stats();
+    const double secs = (platform_now_ms() - app.everything_start_ms) / 1000.0;
+    const size_t points = app.everything_total;
+    app.everything.reset();
+    mask_proposals p;
+    p.image = app.current >= 0 ? app.dataset.images[app.current].file : "";
+    p.width = app.image.width;
+    p.height = app.image.height;
+    app.proposal_outlines.clear();
+    for (amg_record &r : records) {
+        mask_proposal q;
+        q.segmentation = std::move(r.segmentation);
+        q.area = rle_area(q.segmentation);
+        q.bbox = rle_to_bbox(q.segmentation);
+        q.predicted_iou = r.predicted_iou;
+        q.stability_score = r.stability_score;
+        q.has_point = true;
+        q.point[0] = r.point_coords[0];
+        q.point[1] = r.point_coords[1];
+        app.proposal_outlines.push_back(mask_to_polygons(rle_to_mask(q.segmentation), kOutlineTolerance));
+        p.proposals.push_back(std::move(q));
+    }
+    app.proposals = std::move(p);
+    app.proposal_taken.assign(app.proposals.proposals.size(), 0);
+    app.proposal_taken_revision = ~uint64_t(0);
+    app.proposal_annotations.clear();
+    app.selected_proposal = -1;
+    app.proposals_status = "generated";
+    char line[160];
+    std::snprintf(line, sizeof line, "Segment everything: %d masks from %d points (%d passed IoU, %d stable) in %.1f s",
+                  (int)app.proposals.proposals.size(), (int)points, (int)stats.passed_iou,
+                  (int)stats.passed_stability, secs);
+    app.notices.push_back(line);
+}
+
+}  // namespace
+
+void tick_everything(annotator &app) {
+    if (!everything_active(app) || app.everything_request) return;
+    if (app.everything_next >= app.everything_total) return everything_finish(app);
+    if (!app.image_ready || !app.embedding_ready || !app.dec || app.dec->status() != decoder_status::ready) return;
+    const std::vector<double> pts = app.everything->crop_points(0);  // crop 0 = the whole image: image pixels
+    const size_t i = app.everything_next;
+    send_request(app, request_kind::everything_point, {click_point{pts[2 * i], pts[2 * i + 1], 1}}, false, nullptr);
+    if (app.everything_request) app.everything_next++;
+}
+
+void everything_result(annotator &app, decoder_result &r) {
+    if (!everything_active(app) || r.request_id != app.everything_request || app.everything_next == 0) return;
+    app.everything_request = 0;
+    std::string problem;
+    if (!r.error.empty()) problem = "decoder: " + r.error;
+    else if (r.mask_count != 4 && r.mask_count != 3)
+        problem = "the decoder gives " + std::to_string(r.mask_count) + " masks per prompt; the multimask outputs are needed";
+    else if ((int)r.low_res_masks.size() != r.mask_count * kLowRes * kLowRes)
+        problem = "decoder: unexpected low_res_masks size";
+    if (problem.empty()) {
+        status st = app.everything->add_batch(0, app.everything_next - 1, 1, r.iou_predictions.data(),
+                                              r.low_res_masks.data(), r.mask_count);
+        if (!st) problem = st.message;
+    }
+    if (!problem.empty()) {
+        everything_cancel(app);
+        add_error(app, "segment everything: " + problem);
+    }
+}
+
 // ---- detector boxes -------------------------------------------------------------
 
 bool detector_active(const annotator &app) { return !app.detector_file.empty(); }
@@ -315,6 +461,7 @@ namespace {
 
 void start_detector(annotator &app, const std::string &name, const std::vector<detector_box> &boxes) {
     if (detector_active(app)) return add_error(app, name + ": another detector file is still running");
+    if (everything_active(app)) return add_error(app, name + ": segment everything is running; cancel it first");
     const manifest_image *entry = shown_entry(app);
     app.detector_jobs.clear();
     for (const detector_box &b : boxes) {

@@ -21,7 +21,7 @@ import { makeTestDataset } from './test_dataset.mjs';
 
 const SITE = path.resolve('build/wasm/site');
 const TINY = path.resolve('tests/fixtures/tiny');
-let dir, manifest, server, proposals;
+let dir, manifest, server, proposals, bareDir;
 
 before(async () => {
   assert.ok(fs.existsSync(path.join(SITE, 'sam_annotator.wasm')), 'build/wasm/site missing: run scripts/build-wasm');
@@ -40,12 +40,16 @@ before(async () => {
   broken.annotations[0].segmentation.counts = '!!';
   fs.writeFileSync(second, JSON.stringify(broken));
   fs.copyFileSync(path.resolve('tests/browser/fixtures/disc_decoder.onnx'), path.join(dir, 'disc_decoder.onnx'));
-  server = await startStaticServer({ '/': SITE, '/data/': dir });
+  // a dataset without proposals: the browser's own everything pass
+  bareDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sam-pre-bare-'));
+  makeTestDataset(bareDir, [[320, 240]]);
+  server = await startStaticServer({ '/': SITE, '/data/': dir, '/bare/': bareDir });
 });
 
 after(async () => {
   await server?.close();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  if (bareDir) fs.rmSync(bareDir, { recursive: true, force: true });
 });
 
 // Clicks a named widget's centre, or `options.dx` pixels from its left edge (table rows
@@ -56,6 +60,28 @@ async function clickUi(page, name, options = {}) {
   const r = (await waitState(page, (t) => t.ui && t.ui[name], { what: `widget ${name}` })).ui[name];
   const { dx, ...rest } = options;
   await page.mouse.click(dx === undefined ? r[0] + r[2] / 2 : r[0] + dx, r[1] + r[3] / 2, rest);
+}
+
+// Ctrl+click turns an ImGui slider into a text field: type the value, Enter.
+// Ctrl is held over a few frames: the app draws frames only when woken, and ImGui
+// must see Ctrl down in the frame that handles the click.
+async function setSlider(page, name, value) {
+  await waitState(page, (t) => t.ui && t.ui[name], { what: `widget ${name}` });
+  await page.waitForTimeout(100);
+  const r = (await state(page)).ui[name];
+  await page.mouse.move(r[0] + r[2] / 2, r[1] + r[3] / 2);
+  await page.keyboard.down('Control');
+  await page.waitForTimeout(100);
+  await page.mouse.down();
+  await page.waitForTimeout(100);
+  await page.mouse.up();
+  await page.waitForTimeout(100);
+  await page.keyboard.up('Control');
+  await waitState(page, (t) => t.text_input_active, { what: `${name} text input` });
+  await page.keyboard.press('Control+KeyA');
+  await page.keyboard.type(String(value));
+  await page.keyboard.press('Enter');
+  await waitState(page, (t) => !t.text_input_active, { what: `${name} set` });
 }
 
 async function dropFiles(page, files) {
@@ -161,14 +187,8 @@ test('proposals: outlines, pick on canvas and in the list, Enter, accept all abo
   const x = Math.floor(((left[0] + left[left.length - 1]) / 2) * 100) / 100;
   const expected = left.filter((v) => v >= x).length;
   assert.ok(expected >= 1 && expected < left.length, `threshold ${x} splits ${left}`);
-  await page.keyboard.down('Control');  // Ctrl+click: the slider becomes a text field
-  await clickUi(page, 'proposal_min_iou');
-  await page.keyboard.up('Control');
-  await waitState(page, (t) => t.text_input_active, { what: 'slider text input' });
-  await page.keyboard.press('Control+KeyA');
-  await page.keyboard.type(String(x));
-  await page.keyboard.press('Enter');
-  s = await waitState(page, (t) => !t.text_input_active && Math.abs(t.proposals.min_iou - x) < 1e-6, { what: 'threshold set' });
+  await setSlider(page, 'proposal_min_iou', x);
+  s = await waitState(page, (t) => Math.abs(t.proposals.min_iou - x) < 1e-6, { what: 'threshold set' });
   const depth = s.undo_depth;
   await clickUi(page, 'accept_all_proposals');
   s = await waitState(page, (t) => t.annotations.length === 2 + expected, { what: 'accept all' });
@@ -293,5 +313,62 @@ test('detector boxes: COCO and YOLO files become machine-made masks; problems by
   assert.ok(s.notices.some((n) => /many\.json: \d+ masks from 400 boxes \(cancelled\)/.test(n)), JSON.stringify(s.notices));
   await page.keyboard.press('Control+KeyZ');
   s = await waitState(page, (t) => t.annotations.length === before, { what: 'cancelled import undone in one step' });
+  await page.close();
+}));
+
+test('segment everything in the browser when the dataset has none: same proposals as scripts/embed --everything; cancel', () => withBrowser(async (browser) => {
+  const page = await browser.open(server.url + 'index.html?manifest=/bare/manifest.json');
+  await waitReady(page, browser.logs);
+  let s = await waitState(page, (t) => t.image && t.image.loaded && t.decoder.status === 'ready' && t.restored &&
+    t.proposals.status === 'missing', { what: 'no proposals on the server' });
+  assert.deepEqual(s.errors, []);
+  const W = s.image.width, H = s.image.height;
+
+  // a start and a cancel: nothing is generated, interactive decoding works again
+  await setSlider(page, 'everything_points_per_side', 12);
+  await clickUi(page, 'everything_start');
+  s = await waitState(page, (t) => t.everything.active && t.ui.everything_cancel, { what: 'pass running' });
+  assert.equal(s.everything.total, 144);
+  await clickUi(page, 'everything_cancel');
+  s = await waitState(page, (t) => !t.everything.active && t.proposals.status === 'missing', { what: 'pass cancelled' });
+  assert.ok(s.everything.sent < 144, `${s.everything.sent} points sent before the cancel`);
+
+  // the tiny model's IoUs are near 0.1: loose thresholds, as the server run below
+  await setSlider(page, 'everything_points_per_side', 4);
+  await setSlider(page, 'everything_pred_iou_thresh', 0.05);
+  await setSlider(page, 'everything_stability_thresh', 0);
+  s = await state(page);
+  assert.equal(s.everything.points_per_side, 4);
+  const decodes = s.requests.sent;
+  await clickUi(page, 'everything_start');
+  s = await waitState(page, (t) => t.proposals.status === 'generated', { what: 'pass done', timeout: 120000 });
+  assert.equal(s.requests.sent - decodes, 16, 'one decode per grid point');
+  assert.ok(s.notices.some((n) => /Segment everything: \d+ masks from 16 points/.test(n)), JSON.stringify(s.notices));
+  await page.mouse.move(5, 795);
+  await page.waitForTimeout(150);
+  await browser.shot(page, 'pre-everything');
+
+  execFileSync('scripts/embed', ['--everything', '--out', bareDir, '--decoder-batch', path.join(TINY, 'decoder_batch.onnx'),
+    '--points-per-side', '4', '--pred-iou-thresh', '0.05', '--stability-score-thresh', '0', '--threads', '1'],
+  { stdio: ['ignore', 'ignore', 'inherit'] });
+  const server_p = JSON.parse(fs.readFileSync(path.join(bareDir, 'proposals', 'picture1.json'), 'utf8')).annotations;
+  const mine = s.proposals.list;
+  assert.equal(mine.length, server_p.length, 'as many masks as the server pass');
+  mine.forEach((p, i) => {
+    const q = server_p[i];
+    assert.ok(Math.abs(p.predicted_iou - q.predicted_iou) < 1e-3, `proposal ${i}: IoU ${p.predicted_iou} vs ${q.predicted_iou}`);
+    assert.ok(Math.abs(p.area - q.area) <= 0.01 * q.area, `proposal ${i}: area ${p.area} vs ${q.area}`);
+  });
+
+  // generated proposals accept like the server's
+  await page.keyboard.press('KeyE');
+  await clickUi(page, 'proposal_0');
+  s = await waitState(page, (t) => t.proposals.selected === 0, { what: 'selected' });
+  await page.keyboard.press('Enter');
+  s = await waitState(page, (t) => t.annotations.length === 1, { what: 'accepted' });
+  assert.equal(s.annotations[0].area, mine[0].area);
+  assert.equal(s.annotations[0].source, 'machine');
+  const coco = JSON.parse(await page.evaluate(() => window.samAnnotator.exportCoco({ rle: true })));
+  assert.equal(decodeRle(rleOf(coco, s.annotations[0].id).counts, H, W).area, mine[0].area);
   await page.close();
 }));
