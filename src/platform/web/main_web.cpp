@@ -26,9 +26,14 @@ bool g_announced_ready = false;
 // Idle pages draw nothing: frames run while something happens (input, a
 // fetch/decoder/storage callback, a resize) and for a short while after, so
 // ImGui's hover and animation states settle; a text field keeps them running
-// (cursor blink). Then the last frame stays on screen at no CPU cost.
-constexpr int kFramesAfterActivity = 30;
+// (cursor blink). Then the last frame stays on screen at no CPU cost. "A short
+// while" is at least kFramesAfterActivity frames and kMsAfterActivity: a frame
+// count alone means seconds of full-speed redraw where software WebGL makes each
+// frame slow, which is when the decoder needs the CPU most.
+constexpr int kFramesAfterActivity = 6;
+constexpr double kMsAfterActivity = 500.0;
 int g_wake_frames = kFramesAfterActivity;
+double g_wake_until_ms = 0.0;
 double g_last_cursor_x = -1, g_last_cursor_y = -1;
 int g_frames_drawn = 0;
 
@@ -115,7 +120,7 @@ void main_loop_frame() {
         sam::web_wake();
     }
     if (ImGui::GetIO().WantTextInput || !g_announced_ready) sam::web_wake();
-    if (g_wake_frames <= 0) return;
+    if (g_wake_frames <= 0 && emscripten_get_now() > g_wake_until_ms) return;
     g_wake_frames--;
     g_frames_drawn++;
 
@@ -150,7 +155,10 @@ void main_loop_frame() {
 
 }  // namespace
 
-void sam::web_wake() { g_wake_frames = kFramesAfterActivity; }
+void sam::web_wake() {
+    g_wake_frames = kFramesAfterActivity;
+    g_wake_until_ms = emscripten_get_now() + kMsAfterActivity;
+}
 
 int sam::web_frames_drawn() { return g_frames_drawn; }
 
