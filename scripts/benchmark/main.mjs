@@ -13,12 +13,14 @@ import { start_serve } from './server.mjs';
 import { run_baseline } from './baseline_run.mjs';
 import { run_app } from './app_run.mjs';
 import { measure_accepts } from './accept_run.mjs';
+import { measure_everything, measure_detector_boxes } from './pre_annotation_run.mjs';
 import { worker_decode_probe } from './diagnostics.mjs';
 import { prompt_positions, summarize } from './stats.mjs';
 import { markdown_table } from './report.mjs';
 
 function parse_args(argv) {
-    const o = { out: 'bench', prompts: 30, warmups: 3, threads: [1, 2], accepts: 10, server_json: null };
+    const o = { out: 'bench', prompts: 30, warmups: 3, threads: [1, 2], accepts: 10, server_json: null,
+        everything_points: 32, boxes: 100 };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i], v = () => argv[++i];
         if (a === '--out') o.out = v();
@@ -31,6 +33,8 @@ function parse_args(argv) {
         else if (a === '--warmups') o.warmups = Number(v());
         else if (a === '--accepts') o.accepts = Number(v());
         else if (a === '--threads') o.threads = v().split(',').map(Number);
+        else if (a === '--everything-points') o.everything_points = Number(v());
+        else if (a === '--boxes') o.boxes = Number(v());
         else throw new Error(`unknown argument ${a}`);
     }
     for (const k of ['app', 'www', 'dataset']) if (!o[k]) throw new Error(`--${k} is required`);
@@ -87,7 +91,7 @@ async function main() {
             timing: 'input event.timeStamp -> the animation frame after the frame that first paints the mask',
         },
         ratio_click_to_mask_p50: null,
-        baseline: {}, ours_interactive: {}, ours_accept: {}, load: {}, server: [], core_bench: null, raw: {},
+        baseline: {}, ours_interactive: {}, ours_accept: {}, ours_pre_annotation: {}, load: {}, server: [], core_bench: null, raw: {},
     };
     try {
         for (const threads of o.threads) {
@@ -130,6 +134,28 @@ async function main() {
             if (ra.after.samples.length) results.ours_accept.browser = summarize(ra.after.samples);
             if (ra.after.error) results.ours_accept.browser_error = ra.after.error;
             results.raw.accept_browser_ms = ra.after.samples;
+        }
+        // Pre-annotation in the browser (issue 8), each on a page of its own: a segment-everything
+        // pass (the bench dataset has no server proposals) and a file of detector boxes.
+        const pre = results.ours_pre_annotation;
+        pre.threads = o.threads[0];
+        if (o.everything_points > 0) {
+            process.stderr.write(`bench: ours, segment everything ${o.everything_points}x${o.everything_points} in the browser...\n`);
+            try {
+                pre.everything = (await run_app(b, srv.url, {
+                    threads: o.threads[0], positions: [], warmups: 0, manifest: manifest_url,
+                    after: (page, s) => measure_everything(page, s, { points_per_side: o.everything_points }),
+                })).after;
+            } catch (e) { pre.everything = { error: e.message }; }
+        }
+        if (o.boxes > 0) {
+            process.stderr.write(`bench: ours, ${o.boxes} detector boxes in the browser...\n`);
+            try {
+                pre.boxes = (await run_app(b, srv.url, {
+                    threads: o.threads[0], positions: [], warmups: 0, manifest: manifest_url,
+                    after: (page, s) => measure_detector_boxes(page, s, { boxes: o.boxes }),
+                })).after;
+            } catch (e) { pre.boxes = { error: e.message }; }
         }
         const t1 = `threads_${o.threads[0]}`;
         results.ratio_click_to_mask_p50 = results.ours_interactive[t1]?.ratio_p50 ?? null;

@@ -54,6 +54,17 @@ export function markdown_table(r) {
     L.push(`| all of the above | ${mb(total(lo))} | ${mb(total(lb))} | ${ratio(total(lo), total(lb))} |`);
     L.push(`| navigation -> first mask (ms, 1 thread, cold cache) | ${fmt(lo.first_mask_ms)} | ${fmt(lb.first_mask_ms)} | ${ratio(lo.first_mask_ms, lb.first_mask_ms)} |`);
     L.push(`| browser CPU while the page is idle (% of one core) | ${fmt(lo.idle_cpu_pct)} | ${fmt(lb.idle_cpu_pct)} | |`);
+    const pre = r.ours_pre_annotation || {};
+    if (pre.everything || pre.boxes) {
+        L.push('');
+        L.push(`| pre-annotation in the browser (${pre.threads} thread${pre.threads > 1 ? 's' : ''}) | time | per item | main-thread frame gaps p95 / max (ms) | notes |`);
+        L.push('| --- | ---: | ---: | ---: | --- |');
+        const e = pre.everything, bx = pre.boxes;
+        if (e && !e.error) L.push(`| segment everything, ${Math.round(Math.sqrt(e.points))}x${Math.round(Math.sqrt(e.points))} points | ${fmt(e.seconds, 1)} s | ${fmt(e.ms_per_point, 1)} ms/point | ${fmt(e.frame_gaps_ms.p95)} / ${fmt(e.frame_gaps_ms.max)} | ${e.masks} masks kept |`);
+        if (e && e.error) L.push(`| segment everything | | | | not measured: ${e.error} |`);
+        if (bx && !bx.error) L.push(`| ${bx.boxes} detector boxes -> masks | ${fmt(bx.seconds, 1)} s | ${fmt(bx.ms_per_box, 1)} ms/box | ${fmt(bx.frame_gaps_ms.p95)} / ${fmt(bx.frame_gaps_ms.max)} | ${bx.masks} masks, ${bx.empty} empty |`);
+        if (bx && bx.error) L.push(`| detector boxes | | | | not measured: ${bx.error} |`);
+    }
     if (r.server && r.server.length) {
         L.push('');
         L.push('| server side (onnxruntime-node) | figure |');

@@ -36,6 +36,11 @@ test('the markdown table carries the headline ratio and every measured row', () 
         load: { ours: { bytes: { app: 650000, ort: 14e6, decoder: 16.5e6 }, first_mask_ms: 2000, idle_cpu_pct: 3 },
                 baseline: { bytes: { page: 8000, ort: 14e6, decoder: 16.5e6 }, first_mask_ms: 2500, idle_cpu_pct: 1 } },
         server: [{ what: 'everything', figure: '1 s' }],
+        ours_pre_annotation: {
+            threads: 1,
+            everything: { points: 1024, seconds: 61.4, masks: 37, ms_per_point: 60, frame_gaps_ms: { p50: 17, p95: 33, max: 120, n: 900 } },
+            boxes: { error: 'detector boxes: not reached within 600 s' },
+        },
     };
     const md = markdown_table(r);
     assert.match(md, /\*\*0\.37\*\*/);
@@ -44,4 +49,6 @@ test('the markdown table carries the headline ratio and every measured row', () 
     assert.match(md, /smooth mask \| 12\.3 \|/);
     assert.match(md, /\| app wasm \+ js \(\+ page\) \| 0\.65 MB \| 0\.01 MB \|/);
     assert.match(md, /\| everything \| 1 s \|/);
+    assert.match(md, /\| segment everything, 32x32 points \| 61\.4 s \| 60\.0 ms\/point \| 33 \/ 120 \| 37 masks kept \|/);
+    assert.match(md, /\| detector boxes \| \| \| \| not measured: detector boxes: not reached within 600 s \|/);
 });
