@@ -82,6 +82,7 @@ class Model:
         so = ort.SessionOptions()
         so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
+        self.model_dir = model_dir
         self.encoder = ort.InferenceSession(os.path.join(model_dir, "encoder.onnx"), so, providers=["CPUExecutionProvider"])
         self.decoder = ort.InferenceSession(os.path.join(model_dir, "decoder.onnx"), so, providers=["CPUExecutionProvider"])
 
@@ -187,8 +188,35 @@ def agreement(onnx_model: Model, torch_model: TorchModel, scene) -> Dict[str, fl
     c = [[px * s, py * s], [0.0, 0.0]]
     _, l1 = onnx_model.decode(e1, c, [1.0, -1.0])
     _, l2 = torch_model.decode(e1, c, [1.0, -1.0])
-    return {"emb_max_abs_diff": float(np.abs(e1 - e2).max()), "logit_max_abs_diff": float(np.abs(l1 - l2).max()),
-            "mask_iou_onnx_torch": min(iou(a > 0, b > 0) for a, b in zip(l1, l2))}
+    result = {"emb_max_abs_diff": float(np.abs(e1 - e2).max()), "logit_max_abs_diff": float(np.abs(l1 - l2).max()),
+              "mask_iou_onnx_torch": min(iou(a > 0, b > 0) for a, b in zip(l1, l2))}
+    node = run_onnx_node(onnx_model.model_dir, x, c, [1.0, -1.0])
+    if node is not None:  # the same files through the embedder's and server's onnxruntime-node loaders
+        e3, l3 = node
+        _, l4 = torch_model.decode(e3, c, [1.0, -1.0])
+        result.update({"node_emb_max_abs_diff": float(np.abs(e3 - e2).max()),
+                       "node_logit_max_abs_diff": float(np.abs(l3 - l4).max()),
+                       "mask_iou_node_torch": min(iou(a > 0, b > 0) for a, b in zip(l3, l4))})
+    return result
+
+
+def run_onnx_node(model_dir: str, x: np.ndarray, coords, labels) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+    """(embedding, low-res logits) from onnxruntime-node, or None where node or the npm packages are missing."""
+    import shutil
+    import subprocess
+    import tempfile
+    repo = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    if not shutil.which("node") or not os.path.isdir(os.path.join(repo, "node_modules", "onnxruntime-node")):
+        print("onnxruntime-node check skipped: node or node_modules/onnxruntime-node missing", file=sys.stderr)
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        np.save(os.path.join(tmp, "input.npy"), x.astype(np.float32))
+        r = subprocess.run(["node", os.path.join(repo, "scripts", "model", "run_onnx_node.mjs"), model_dir,
+                            os.path.join(tmp, "input.npy"), json.dumps(coords), json.dumps(labels), tmp],
+                           capture_output=True, text=True, timeout=300)
+        if r.returncode != 0:
+            raise RuntimeError(f"run_onnx_node.mjs failed: {r.stderr.strip()}")
+        return np.load(os.path.join(tmp, "image_embeddings.npy")), np.load(os.path.join(tmp, "low_res_masks.npy"))[0]
 
 
 # One-click prompts on the demo's sample photos (x, y in original pixels), for the model card.

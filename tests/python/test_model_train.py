@@ -84,3 +84,6 @@ def test_evaluate_runs_on_the_shipped_model():
     assert result["miou_5click"] > result["miou_1click"], result
     agree = result["onnx_vs_torch"]
     assert agree["mask_iou_onnx_torch"] > 0.99 and agree["logit_max_abs_diff"] < 1e-2, agree
+    # The same files through the embedder's onnxruntime-node loaders (node_modules is there after bootstrap).
+    assert agree["mask_iou_node_torch"] > 0.99 and agree["node_logit_max_abs_diff"] < 1e-2, agree
+    assert agree["node_emb_max_abs_diff"] < 1e-2, agree
