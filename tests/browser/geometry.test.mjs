@@ -90,6 +90,9 @@ test('a click gives a disc centred on the click: overlay on screen and accepted 
 
   // two points: the single-mask output (radius RADII[0]) is chosen, as the official predictor does
   await page.mouse.click(at.x, at.y);
+  // one click per frame, as a person clicks: two clicks 100 px apart within one frame (a few
+  // ms here) can merge into one drag in ImGui's once-per-frame mouse polling
+  await waitState(page, (t) => t.points.length === 1, { what: 'first point' });
   const second = imageToPage(s, px + 100, py);
   await page.mouse.click(second.x, second.y, { button: 'right' });
   s = await waitState(page, (t) => t.points.length === 2 && t.result_kind === 'prompt' && t.selected_output === 0, { what: 'two points' });
