@@ -60,7 +60,9 @@ export function markdown_table(r) {
         L.push(`| pre-annotation in the browser (${pre.threads} thread${pre.threads > 1 ? 's' : ''}) | time | per item | main-thread frame gaps p95 / max (ms) | notes |`);
         L.push('| --- | ---: | ---: | ---: | --- |');
         const e = pre.everything, bx = pre.boxes;
-        if (e && !e.error) L.push(`| segment everything, ${Math.round(Math.sqrt(e.points))}x${Math.round(Math.sqrt(e.points))} points | ${fmt(e.seconds, 1)} s | ${fmt(e.ms_per_point, 1)} ms/point | ${fmt(e.frame_gaps_ms.p95)} / ${fmt(e.frame_gaps_ms.max)} | ${e.masks} masks kept |`);
+        const side = e && Math.round(Math.sqrt(e.points));
+        const scaled = e && e.points !== 1024 ? `; 32x32: ~${fmt(e.seconds * 1024 / e.points)} s (scaled from ${side}x${side})` : '';
+        if (e && !e.error) L.push(`| segment everything, ${side}x${side} points | ${fmt(e.seconds, 1)} s | ${fmt(e.ms_per_point, 1)} ms/point | ${fmt(e.frame_gaps_ms.p95)} / ${fmt(e.frame_gaps_ms.max)} | ${e.masks} masks kept${scaled} |`);
         if (e && e.error) L.push(`| segment everything | | | | not measured: ${e.error} |`);
         if (bx && !bx.error) L.push(`| ${bx.boxes} detector boxes -> masks | ${fmt(bx.seconds, 1)} s | ${fmt(bx.ms_per_box, 1)} ms/box | ${fmt(bx.frame_gaps_ms.p95)} / ${fmt(bx.frame_gaps_ms.max)} | ${bx.masks} masks, ${bx.empty} empty |`);
         if (bx && bx.error) L.push(`| detector boxes | | | | not measured: ${bx.error} |`);

@@ -51,4 +51,6 @@ test('the markdown table carries the headline ratio and every measured row', () 
     assert.match(md, /\| everything \| 1 s \|/);
     assert.match(md, /\| segment everything, 32x32 points \| 61\.4 s \| 60\.0 ms\/point \| 33 \/ 120 \| 37 masks kept \|/);
     assert.match(md, /\| detector boxes \| \| \| \| not measured: detector boxes: not reached within 600 s \|/);
+    r.ours_pre_annotation = { threads: 1, everything: { points: 144, seconds: 72, masks: 5, ms_per_point: 500, frame_gaps_ms: { p50: 17, p95: 33, max: 120, n: 900 } } };
+    assert.match(markdown_table(r), /\| segment everything, 12x12 points \| 72\.0 s \| 500\.0 ms\/point \| 33 \/ 120 \| 5 masks kept; 32x32: ~512 s \(scaled from 12x12\) \|/);
 });
