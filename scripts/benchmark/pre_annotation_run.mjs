@@ -34,22 +34,26 @@ async function stop_frame_gaps(page) {
     });
 }
 
-// Waits until predicate_source (the text of a function of the app's state) holds; the state.
-async function wait_state(page, predicate_source, timeout_ms, what) {
-    try {
-        await page.waitForFunction((src) => (0, eval)(src)(window.samAnnotator.state()), predicate_source,
-            { polling: 100, timeout: timeout_ms });
-    } catch (e) {
-        throw new Error(`${what}: not reached within ${timeout_ms / 1000} s`);
+// Polls the app's state until predicate(state) holds; returns that state. Also used by
+// tests/browser/pre_annotation.test.mjs.
+export async function wait_state(page, predicate, timeout_ms, what) {
+    const t0 = Date.now();
+    let s;
+    while (Date.now() - t0 < timeout_ms) {
+        s = await page.evaluate(() => window.samAnnotator.state());
+        if (predicate(s)) return s;
+        await page.waitForTimeout(50);
     }
-    return page.evaluate(() => window.samAnnotator.state());
+    throw new Error(`${what}: not reached within ${timeout_ms / 1000} s; last state: ${JSON.stringify(s)}`);
 }
 
-// Ctrl+click makes an ImGui slider a text field; Ctrl is held over a few frames so the
-// frame that handles the click sees it (the app draws only when woken).
-async function set_slider(page, name, value) {
-    const s = await wait_state(page, `(s) => s.ui && s.ui[${JSON.stringify(name)}]`, 30000, `widget ${name}`);
-    const r = s.ui[name];
+// Ctrl+click makes an ImGui slider a text field: type the value, Enter. Ctrl is held over a
+// few frames so the frame that handles the click sees it (the app draws only when woken).
+// Also used by tests/browser/pre_annotation.test.mjs.
+export async function set_slider(page, name, value) {
+    await wait_state(page, (s) => s.ui && s.ui[name], 30000, `widget ${name}`);
+    await page.waitForTimeout(100);  // aim with a settled rectangle
+    const r = (await wait_state(page, (s) => s.ui && s.ui[name], 30000, `widget ${name}`)).ui[name];
     await page.mouse.move(r[0] + r[2] / 2, r[1] + r[3] / 2);
     await page.keyboard.down('Control');
     await page.waitForTimeout(100);
@@ -58,17 +62,17 @@ async function set_slider(page, name, value) {
     await page.mouse.up();
     await page.waitForTimeout(100);
     await page.keyboard.up('Control');
-    await wait_state(page, '(s) => s.text_input_active', 10000, `${name} text field`);
+    await wait_state(page, (s) => s.text_input_active, 30000, `${name} text field`);
     await page.keyboard.press('Control+KeyA');
     await page.keyboard.type(String(value));
     await page.keyboard.press('Enter');
-    await wait_state(page, '(s) => !s.text_input_active', 10000, `${name} set`);
+    await wait_state(page, (s) => !s.text_input_active, 30000, `${name} set`);
 }
 
 async function click_widget(page, name) {
-    const s = await wait_state(page, `(s) => s.ui && s.ui[${JSON.stringify(name)}]`, 30000, `widget ${name}`);
-    await page.waitForTimeout(100);
-    const r = (await page.evaluate(() => window.samAnnotator.state())).ui[name] || s.ui[name];
+    await wait_state(page, (s) => s.ui && s.ui[name], 30000, `widget ${name}`);
+    await page.waitForTimeout(100);  // aim with a settled rectangle
+    const r = (await wait_state(page, (s) => s.ui && s.ui[name], 30000, `widget ${name}`)).ui[name];
     await page.mouse.click(r[0] + r[2] / 2, r[1] + r[3] / 2);
 }
 
@@ -80,7 +84,7 @@ export async function measure_everything(page, s0, { points_per_side = 32, timeo
     await start_frame_gaps(page);
     const t0 = await page.evaluate(() => performance.now());
     await click_widget(page, 'everything_start');
-    const end = await wait_state(page, '(s) => !s.everything.active && s.proposals.status === "generated"', timeout_s * 1000,
+    const end = await wait_state(page, (s) => !s.everything.active && s.proposals.status === 'generated', timeout_s * 1000,
         `segment everything (${points_per_side}x${points_per_side})`);
     const ms = (await page.evaluate(() => performance.now())) - t0;
     const frame_gaps_ms = await stop_frame_gaps(page);
@@ -119,8 +123,8 @@ export async function measure_detector_boxes(page, s0, { boxes = 100, seed = 1, 
         dt.items.add(new File([t], 'bench_boxes.json', { type: 'application/json' }));
         window.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
     }, text);
-    await wait_state(page, '(s) => s.detector.active || s.detector.done > 0', 30000, 'detector import start');
-    const end = await wait_state(page, '(s) => !s.detector.active', timeout_s * 1000, `${boxes} detector boxes`);
+    await wait_state(page, (s) => s.detector.active || s.detector.done > 0, 30000, 'detector import start');
+    const end = await wait_state(page, (s) => !s.detector.active, timeout_s * 1000, `${boxes} detector boxes`);
     const ms = (await page.evaluate(() => performance.now())) - t0;
     const frame_gaps_ms = await stop_frame_gaps(page);
     // the app's closing notice: "bench_boxes.json: M masks from N boxes[ (cancelled)][, E empty]"

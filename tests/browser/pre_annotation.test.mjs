@@ -18,6 +18,7 @@ import { startStaticServer } from './static_server.mjs';
 import { launchBrowser, waitReady, state, waitState, imageToPage } from './browser_harness.mjs';
 import { decodeRle } from './coco_rle.mjs';
 import { makeTestDataset } from './test_dataset.mjs';
+import { set_slider as setSlider } from '../../scripts/benchmark/pre_annotation_run.mjs';
 
 const SITE = path.resolve('build/wasm/site');
 const TINY = path.resolve('tests/fixtures/tiny');
@@ -60,28 +61,6 @@ async function clickUi(page, name, options = {}) {
   const r = (await waitState(page, (t) => t.ui && t.ui[name], { what: `widget ${name}` })).ui[name];
   const { dx, ...rest } = options;
   await page.mouse.click(dx === undefined ? r[0] + r[2] / 2 : r[0] + dx, r[1] + r[3] / 2, rest);
-}
-
-// Ctrl+click turns an ImGui slider into a text field: type the value, Enter.
-// Ctrl is held over a few frames: the app draws frames only when woken, and ImGui
-// must see Ctrl down in the frame that handles the click.
-async function setSlider(page, name, value) {
-  await waitState(page, (t) => t.ui && t.ui[name], { what: `widget ${name}` });
-  await page.waitForTimeout(100);
-  const r = (await state(page)).ui[name];
-  await page.mouse.move(r[0] + r[2] / 2, r[1] + r[3] / 2);
-  await page.keyboard.down('Control');
-  await page.waitForTimeout(100);
-  await page.mouse.down();
-  await page.waitForTimeout(100);
-  await page.mouse.up();
-  await page.waitForTimeout(100);
-  await page.keyboard.up('Control');
-  await waitState(page, (t) => t.text_input_active, { what: `${name} text input` });
-  await page.keyboard.press('Control+KeyA');
-  await page.keyboard.type(String(value));
-  await page.keyboard.press('Enter');
-  await waitState(page, (t) => !t.text_input_active, { what: `${name} set` });
 }
 
 async function dropFiles(page, files) {
