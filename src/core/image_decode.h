@@ -5,6 +5,9 @@
 // against max_pixels before any pixel memory is allocated.
 //   sam::image_u8 img;
 //   sam::status st = sam::decode_image(bytes, n, "cat.jpg", img, {});
+// Native builds decode JPEG with libjpeg-turbo and PNG with libpng, set up as
+// PIL sets them up, so the pixels equal PIL's (what the official SAM pipeline
+// sees); the WebAssembly app uses stb_image (image_codec::stb, smaller).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -15,9 +18,23 @@
 
 namespace sam {
 
+// Who decodes JPEG and PNG (GIF and BMP always go to stb_image).
+//   system: libjpeg-turbo and libpng, PIL's settings: Image.open(f).convert("RGB")
+//     exactly, except 16-bit grey, whose high byte is kept (PIL clips it to 255);
+//     CMYK JPEGs as PIL converts them (Adobe inverted, then PIL's cmyk2rgb).
+//   stb: stb_image 2.27 with our hostile-input patch (scripts/patches); JPEG pixels
+//     may differ from libjpeg's by a few levels (its IDCT and upsampling differ).
+enum class image_codec { system, stb };
+bool image_codec_available(image_codec codec);
+
 struct decode_options {
     uint64_t max_pixels = 100'000'000;  // width * height limit, checked from the header
     bool apply_exif = true;             // rotate/flip JPEGs by their EXIF orientation
+#if SAM_HAVE_SYSTEM_CODECS
+    image_codec codec = image_codec::system;
+#else
+    image_codec codec = image_codec::stb;
+#endif
 };
 
 // Sets `type` to "jpeg", "png", "gif" or "bmp" from the magic bytes. Anything
