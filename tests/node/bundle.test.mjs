@@ -91,7 +91,8 @@ test('bundle of the sample pictures is self-contained and served by scripts/serv
     assert.doesNotMatch(again.stderr, /embedded /);
 });
 
-test('bundle of the real app when it is built', { skip: !fs.existsSync(path.join(repo, 'build/wasm/site/index.html')) && 'build/wasm/site not built' }, async () => {
+test('bundle of the real app (build/wasm/site, which scripts/test builds first)', async () => {
+    assert.ok(fs.existsSync(path.join(repo, 'build/wasm/site/index.html')), 'build/wasm/site not built: run scripts/build-wasm');
     const out = path.join(tmp, 'real');
     const r = await run_bundle([out, '--model', TINY, '--work', path.join(tmp, 'work')]);
     assert.equal(r.code, 0, r.stderr);
