@@ -64,7 +64,12 @@ export class annotations_writer {
             if (!(err instanceof store_refusal)) throw err;
             r = err;
         }
-        if (r.status !== 200) throw new Error(`${legacy} cannot be imported into ${STORE_FILE}: ${r.body.error}. Fix or move the file; nothing was changed`);
+        if (r.status !== 200) {
+            // Leave the folder as it was: no half-made store next to the file that failed.
+            this.db.close();
+            for (const f of [STORE_FILE, `${STORE_FILE}-wal`, `${STORE_FILE}-shm`]) fs.rmSync(path.join(this.dir, f), { force: true });
+            throw new Error(`${legacy} cannot be imported into ${STORE_FILE}: ${r.body.error}. Fix or move the file; nothing was changed`);
+        }
         return [`imported ${legacy} (${r.body.annotations} annotations) into ${STORE_FILE}`, this.#retire(legacy)];
     }
 
