@@ -9,10 +9,11 @@ import { parse_version } from './annotations_rules.mjs';
 
 const etag = (v) => ({ ETag: `"${v}"` });
 
+// {"file_name"?, "version", "annotations"|"categories": <the stored bytes>, ...extra}
 function unit_text(kind, name, version, content, extra = '') {
     const head = kind === IMAGE ? `{"file_name":${JSON.stringify(name)},` : '{';
     const key = kind === IMAGE ? 'annotations' : 'categories';
-    return `${head}"version":${version},"${key}":${content}${extra}}`;
+    return Buffer.concat([Buffer.from(`${head}"version":${version},"${key}":`), content ?? Buffer.from('[]'), Buffer.from(`${extra}}`)]);
 }
 
 export async function handle_annotations(ctx, req, res, segs) {
@@ -71,7 +72,7 @@ export async function handle_annotations(ctx, req, res, segs) {
         if (method === 'GET') {
             const u = unit();
             const v = u?.version ?? 0;
-            return send_text(res, 200, unit_text(kind, name, v, u?.content ?? '[]'), etag(v));
+            return send_text(res, 200, unit_text(kind, name, v, u?.content), etag(v));
         }
         if (method === 'PUT') return write(kind === IMAGE ? 'put_image' : 'put_categories', { name }, version);
         return not_allowed('GET, HEAD, PUT');

@@ -1,8 +1,9 @@
 // annotations_db.mjs - the SQLite file that holds one dataset's annotations
 // (DATASET/annotations.sqlite, WAL mode): per-image units and one categories unit, each
 // with an integer version and every earlier version kept, plus a store-wide version that
-// grows on every write. Contents are JSON text exactly as validated and stored (one
-// image's COCO annotations array, with image_id filled; or the categories array).
+// grows on every write. Contents are the UTF-8 bytes of JSON exactly as validated and
+// stored (one image's COCO annotations array, with image_id filled; or the categories
+// array), kept as BLOBs so a reader hands them to a response without decoding them.
 //   const db = new annotations_db(file);                       // writer: creates the schema
 //   const ro = new annotations_db(file, { readonly: true });   // readers (other thread)
 //   db.commit([{kind: 'image', name: 'a.jpg', content, count, image, annotations}], {expect})
@@ -32,12 +33,12 @@ export class annotations_db {
             this.db.exec(`
                 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS units (
-                    kind TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL,
+                    kind TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL, count INTEGER NOT NULL,
                     image_id INTEGER, width INTEGER, height INTEGER,
                     PRIMARY KEY (kind, name)) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS versions (
                     kind TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL,
-                    saved_at TEXT NOT NULL, count INTEGER NOT NULL, bytes INTEGER NOT NULL, content TEXT NOT NULL,
+                    saved_at TEXT NOT NULL, count INTEGER NOT NULL, bytes INTEGER NOT NULL, content BLOB NOT NULL,
                     PRIMARY KEY (kind, name, version));
                 CREATE TABLE IF NOT EXISTS annotation_ids (
                     id INTEGER PRIMARY KEY, name TEXT NOT NULL, category_id INTEGER NOT NULL);
@@ -49,8 +50,7 @@ export class annotations_db {
             unit: this.db.prepare(`SELECT u.version, u.image_id, u.width, u.height, v.content, v.count, v.saved_at
                 FROM units u JOIN versions v ON v.kind = u.kind AND v.name = u.name AND v.version = u.version
                 WHERE u.kind = ? AND u.name = ?`),
-            index: this.db.prepare(`SELECT u.name AS file_name, u.version, v.count FROM units u
-                JOIN versions v ON v.kind = u.kind AND v.name = u.name AND v.version = u.version WHERE u.kind = 'image' ORDER BY u.name`),
+            index: this.db.prepare("SELECT name AS file_name, version, count FROM units WHERE kind = 'image' ORDER BY name"),
             history: this.db.prepare('SELECT version, saved_at, count, bytes FROM versions WHERE kind = ? AND name = ? ORDER BY version DESC'),
             past: this.db.prepare('SELECT version, saved_at, count, content FROM versions WHERE kind = ? AND name = ? AND version = ?'),
             image_units: this.db.prepare(`SELECT u.name, u.version, u.image_id, u.width, u.height, v.count, v.content FROM units u
@@ -62,8 +62,9 @@ export class annotations_db {
             Object.assign(this.q, {
                 set_meta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
                 add_version: this.db.prepare('INSERT INTO versions (kind, name, version, saved_at, count, bytes, content) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-                set_unit: this.db.prepare(`INSERT INTO units (kind, name, version, image_id, width, height) VALUES (?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (kind, name) DO UPDATE SET version = excluded.version, image_id = excluded.image_id, width = excluded.width, height = excluded.height`),
+                set_unit: this.db.prepare(`INSERT INTO units (kind, name, version, count, image_id, width, height) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (kind, name) DO UPDATE SET version = excluded.version, count = excluded.count,
+                    image_id = excluded.image_id, width = excluded.width, height = excluded.height`),
                 drop_ids: this.db.prepare('DELETE FROM annotation_ids WHERE name = ?'),
                 add_id: this.db.prepare('INSERT INTO annotation_ids (id, name, category_id) VALUES (?, ?, ?)'),
             });
@@ -82,17 +83,25 @@ export class annotations_db {
     annotation_owner(id) { return this.q.owner.get(id); }
     category_usage() { return this.q.usage.all(); }
 
-    // One consistent snapshot (a read transaction) of everything an export or index needs.
+    // One consistent snapshot (a read transaction) of every unit with its content (export).
     snapshot() {
         return this.db.transaction(() => ({
             version: this.store_version(),
             categories: this.unit(CATEGORIES, ''),
             images: this.q.image_units.all(),
-            index: this.q.index.all(),
         }))();
     }
 
-    // Writes the changed units as their next versions and bumps the store version once,
+    // The same without contents: {version, categories_version, images: [{file_name, version, count}]}.
+    index() {
+        return this.db.transaction(() => ({
+            version: this.store_version(),
+            categories_version: this.version_of(CATEGORIES, ''),
+            images: this.q.index.all(),
+        }))();
+    }
+
+    // Writes the changed units (content: a JSON string) as their next versions and bumps the store version once,
     // in one IMMEDIATE transaction. `expect` (optional) maps unit_key(kind, name) -> the
     // version the write was validated against (the unit itself, and e.g. the categories its
     // check used), `store_version` the store version; a mismatch (another process wrote
@@ -115,8 +124,9 @@ export class annotations_db {
             for (const c of changes) if (c.kind === IMAGE) this.q.drop_ids.run(c.name);
             for (const c of changes) {
                 const v = this.version_of(c.kind, c.name) + 1;
-                this.q.add_version.run(c.kind, c.name, v, saved_at, c.count, Buffer.byteLength(c.content), c.content);
-                this.q.set_unit.run(c.kind, c.name, v, c.image?.id ?? null, c.image?.width ?? null, c.image?.height ?? null);
+                const bytes = Buffer.from(c.content);
+                this.q.add_version.run(c.kind, c.name, v, saved_at, c.count, bytes.length, bytes);
+                this.q.set_unit.run(c.kind, c.name, v, c.count, c.image?.id ?? null, c.image?.width ?? null, c.image?.height ?? null);
                 if (c.kind === IMAGE) for (const a of c.annotations) this.q.add_id.run(a.id, c.name, a.category_id);
                 versions.set(unit_key(c.kind, c.name), v);
             }

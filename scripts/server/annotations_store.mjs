@@ -6,13 +6,15 @@
 //   store.notices                                  // lines to print (imports, files not read)
 //   const ds = store.dataset('cats');              // {dir, db, images} or undefined
 //   const {status, body} = await store.write('cats', 'put_image', {name, if_match}, bytes);
-//   store.export_text('cats')                      // the COCO document, a string
+//   store.export_text('cats')                      // {text: the COCO document (a Buffer), version}
 //   await store.close();
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { annotations_db, STORE_FILE, CATEGORIES } from './annotations_db.mjs';
 import { dataset_images } from './dataset_images.mjs';
 import { find_native_tool } from '../lib/native_tool.mjs';
+
+const COMMA = Buffer.from(',');
 
 // A Buffer may be a view into Node's shared pool: only a whole ArrayBuffer can be moved.
 function transferable(buf) {
@@ -90,13 +92,14 @@ export class annotations_store {
     dataset(name) { return this.datasets.get(name); }
 
     // op: put_image {name, if_match} | put_categories {if_match} | restore {kind, name, if_match}
-    // | put_document {if_match}; resolves {status, body}.
+    // | put_document {if_match}; resolves {status, body}. `body` (a Buffer) is moved to the
+    // worker, not copied: the caller must not use it afterwards.
     write(name, op, args, body) { return this.#call(op, this.datasets.get(name).dir, args, body); }
 
     // The COCO document assembled from the store: images from the manifest (then images the
     // store holds that the manifest no longer names, with fresh ids where theirs are taken),
     // every unit's annotations (image_id = the exported image's id), the categories, and
-    // "version", the store version. Built by joining stored texts; cached per version.
+    // "version", the store version. Built by joining stored bytes (a Buffer); cached per version.
     export_text(name) {
         const ds = this.datasets.get(name);
         const images = ds.images.current();
@@ -115,13 +118,18 @@ export class annotations_store {
             taken.add(id);
             out.push({ image: { id, file_name: u.name, width: u.width, height: u.height }, unit: u });
         }
-        const parts = [];
+        // Each unit's array without its brackets, joined by commas: the stored bytes as they are.
+        const parts = [Buffer.from(`{"images":${JSON.stringify(out.map((o) => o.image))},"annotations":[`)];
+        let first = true;
         for (const { image, unit } of out) {
             if (!unit || unit.count === 0) continue;
-            const text = unit.image_id === image.id ? unit.content : JSON.stringify(JSON.parse(unit.content).map((a) => ({ ...a, image_id: image.id })));
-            parts.push(text.slice(1, -1));
+            const bytes = unit.image_id === image.id ? unit.content : Buffer.from(JSON.stringify(JSON.parse(unit.content.toString()).map((a) => ({ ...a, image_id: image.id }))));
+            if (!first) parts.push(COMMA);
+            parts.push(bytes.subarray(1, bytes.length - 1));
+            first = false;
         }
-        const text = `{"images":${JSON.stringify(out.map((o) => o.image))},"annotations":[${parts.join(',')}],"categories":${snap.categories?.content ?? '[]'},"version":${snap.version}}`;
+        parts.push(Buffer.from(`],"categories":${snap.categories?.content ?? '[]'},"version":${snap.version}}`));
+        const text = Buffer.concat(parts);
         this.exports.set(name, { key, text });
         return { text, version: snap.version };
     }
@@ -131,11 +139,11 @@ export class annotations_store {
     index(name) {
         const ds = this.datasets.get(name);
         const { by_name } = ds.images.current();
-        const snap = ds.db.snapshot();
+        const snap = ds.db.index();
         return {
             version: snap.version,
-            categories: { version: snap.categories?.version ?? 0 },
-            images: snap.index.filter((u) => by_name.has(u.file_name)),
+            categories: { version: snap.categories_version },
+            images: snap.images.filter((u) => by_name.has(u.file_name)),
         };
     }
 

@@ -24,6 +24,9 @@ const RETRIES = 3;  // a commit that lost a race with another process re-checks 
 
 const ok = (body) => ({ status: 200, body });
 
+// Stored bytes equal to this JSON text.
+const same = (stored, text) => !!stored && stored.length === Buffer.byteLength(text) && stored.toString() === text;
+
 // image_id set to the unit's image; a spread keeps an existing key where it was.
 const with_image_id = (a, id) => ({ ...a, image_id: id });
 
@@ -121,7 +124,7 @@ export class annotations_writer {
             if (!Number.isInteger(n) || n < 1) throw invalid('version', 'expected a body {"version": n} with n >= 1');
             const past = this.db.past(kind, kind === IMAGE ? name : '', n);
             if (!past) throw new store_refusal(404, `no version ${n} of ${kind === IMAGE ? `"${name}"` : 'the categories'}`);
-            const content = JSON.parse(past.content);
+            const content = JSON.parse(past.content.toString());
             const r = kind === IMAGE ? await this.#write_image(img, content, if_match) : await this.#write_categories(content, if_match);
             if (r.status === 200) r.body.restored_from = n;
             return r;
@@ -165,7 +168,7 @@ export class annotations_writer {
             const have = cur?.version ?? 0;
             if (if_match !== have) {
                 throw new store_refusal(409, `stale version ${if_match}: "${name}" is at version ${have}`,
-                    { version: have, annotations: cur ? JSON.parse(cur.content) : [] });
+                    { version: have, annotations: cur ? JSON.parse(cur.content.toString()) : [] });
             }
             annotations.forEach((a, i) => {
                 if (is_object(a) && a.image_id !== undefined && a.image_id !== img.id) {
@@ -177,7 +180,7 @@ export class annotations_writer {
             const cats = this.db.unit(CATEGORIES, '');
             const image = { id: img.id, file_name: name, width: img.width, height: img.height };
             await this.#core_check(`{"images":[${JSON.stringify(image)}],"categories":${cats?.content ?? '[]'},"annotations":${content}}`);
-            if (cur && content === cur.content) return ok({ version: have });
+            if (same(cur?.content, content)) return ok({ version: have });
             try {
                 const r = this.db.commit([{ kind: IMAGE, name, content, count: filled.length, image: img, annotations: filled }], {
                     expect: new Map([[unit_key(IMAGE, name), have], [unit_key(CATEGORIES, ''), cats?.version ?? 0]]),
@@ -199,11 +202,11 @@ export class annotations_writer {
             const have = cur?.version ?? 0;
             if (if_match !== have) {
                 throw new store_refusal(409, `stale version ${if_match}: the categories are at version ${have}`,
-                    { version: have, categories: cur ? JSON.parse(cur.content) : [] });
+                    { version: have, categories: cur ? JSON.parse(cur.content.toString()) : [] });
             }
             const content = JSON.stringify(categories);
             await this.#core_check(`{"images":[],"annotations":[],"categories":${content}}`);
-            if (cur && content === cur.content) return ok({ version: have });
+            if (same(cur?.content, content)) return ok({ version: have });
             try {
                 const r = this.db.commit([{ kind: CATEGORIES, name: '', content, count: categories.length }], {
                     expect: new Map([[unit_key(CATEGORIES, ''), have]]),
@@ -255,11 +258,12 @@ export class annotations_writer {
         const changes = [];
         for (const [name, u] of units) {
             const content = JSON.stringify(u.annotations);
-            if (stored.get(name)?.content === content || (!stored.has(name) && u.annotations.length === 0)) continue;
+            if (same(stored.get(name)?.content, content) || (!stored.has(name) && u.annotations.length === 0)) continue;
             changes.push({ kind: IMAGE, name, content, count: u.annotations.length, image: u.image, annotations: u.annotations });
         }
         const cats_content = JSON.stringify(coco.categories);
-        if (this.db.unit(CATEGORIES, '')?.content !== cats_content && !(coco.categories.length === 0 && !this.db.unit(CATEGORIES, ''))) {
+        const cats = this.db.unit(CATEGORIES, '');
+        if (!same(cats?.content, cats_content) && !(coco.categories.length === 0 && !cats)) {
             changes.push({ kind: CATEGORIES, name: '', content: cats_content, count: coco.categories.length });
         }
         if (changes.length === 0 && import_version === null) return ok({ version: this.db.store_version(), annotations: coco.annotations.length });

@@ -36,7 +36,7 @@ const SECURITY_HEADERS = {
 const STORE_FILES_RE = new RegExp(`^${STORE_FILE.replace('.', '\\.')}(-wal|-shm|-journal)?$`);
 
 function send_text(res, status, text, headers = {}) {
-    const body = Buffer.from(text);
+    const body = Buffer.isBuffer(text) ? text : Buffer.from(text);
     res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length, 'Cache-Control': 'no-store', ...headers });
     res.end(res.req.method === 'HEAD' ? undefined : body);
 }
