@@ -143,10 +143,14 @@ export async function run_soak({ seconds = 60, log = () => {} } = {}) {
             }
         };
         log(`soak: ${seconds} s against ${base} (4 GET clients, 2 downloaders, 2 droppers, 2 writers, 2 racers)`);
+        // RSS every tenth of the run: growth that levels off is warm-up, steady growth a leak.
+        const trace = [];
+        const sampler = setInterval(() => trace.push(proc_figures(srv.pid).rss_mb), (seconds * 1000) / 10);
         await Promise.all([
             ...[0, 1, 2, 3].map(getter), ...[0, 1].map(downloader), ...[0, 1].map(dropper),
             writer(0, 2), writer(1, 2), racer(), racer(),
         ]);
+        clearInterval(sampler);
         // After: wait until the descriptor count stops falling (sockets being closed).
         let after = proc_figures(srv.pid);
         for (let i = 0; i < 40; i++) {
@@ -160,7 +164,7 @@ export async function run_soak({ seconds = 60, log = () => {} } = {}) {
             seconds, errors, counts, store_version: index.version,
             latency: { get: summarize(latency.get), put: summarize(latency.put), download: summarize(latency.download) },
             descriptors: { before: before.fds, after: after.fds },
-            rss_mb: { before: before.rss_mb, after: after.rss_mb, peak: after.hwm_mb },
+            rss_mb: { before: before.rss_mb, after: after.rss_mb, peak: after.hwm_mb, trace },
         };
     } finally {
         await srv.close();
@@ -180,7 +184,7 @@ export function soak_table(r) {
         row('small GET', r.latency.get), row('PUT (one image)', r.latency.put), row('4 MB download', r.latency.download),
         '',
         `descriptors of the server: ${r.descriptors.before} before, ${r.descriptors.after} after`,
-        `RSS of the server: ${r.rss_mb.before} MB before, ${r.rss_mb.after} MB after (peak ${r.rss_mb.peak} MB)`,
+        `RSS of the server: ${r.rss_mb.before} MB before, ${r.rss_mb.after} MB after (peak ${r.rss_mb.peak} MB; during the run: ${r.rss_mb.trace.join(', ')} MB)`,
     ].join('\n');
 }
 

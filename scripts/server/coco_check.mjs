@@ -55,9 +55,9 @@ export class coco_checker {
 
 // The core's messages read "request: <field path>: <problem>"; a message without a path
 // ("not valid JSON", "nested deeper than 64 levels") is about the text, not its content.
-export function core_failure(message, prefix = '') {
+export function core_failure(message) {
     const text = message.startsWith(`${CHECK_NAME}: `) ? message.slice(CHECK_NAME.length + 2) : message;
     const m = /^([A-Za-z_]+(?:\[\d+\]|\.[A-Za-z_]+)*): (.*)$/s.exec(text);
     if (!m) return { status: 400, error: `the core's COCO reader refuses the body: ${text}` };
-    return { status: 422, field: prefix + m[1], error: `${prefix}${m[1]}: ${m[2]}` };
+    return { status: 422, field: m[1], error: text };
 }

@@ -57,8 +57,12 @@ test('kill -9 during writes: the store keeps the last committed version and its 
     assert.equal(cats.status, 200);
     const sent = new Map();  // version -> seq of the write that made it
     let version = 0, seq = 0;
-    // Kill points after the last body byte left: during receipt, parse, the core's check, the commit.
-    const delays = [0, 30, 100, 250, 500, 900, 1500];
+    const outcomes = [];
+    // Kill points after the last body byte left: during receipt, parse, the core's check, the
+    // commit; 'wal': the moment the commit starts writing the WAL (its mtime moves).
+    const delays = [0, 30, 100, 250, 500, 900, 1500, 'wal', 'wal', 'wal'];
+    const wal = path.join(dir, 'annotations.sqlite-wal');
+    const wal_mtime = () => fs.statSync(wal, { bigint: true, throwIfNoEntry: false })?.mtimeNs ?? 0n;
     try {
         for (const delay of delays) {
             for (let k = 0; k < 2; k++) {
@@ -72,8 +76,12 @@ test('kill -9 during writes: the store keeps the last committed version and its 
             const doomed = unit_body(seq);
             const doomed_put = put(srv.port, version, doomed);
             const inflight = doomed_put.answer.catch(() => null);
+            const mtime = wal_mtime();
+            let answered = false;
+            inflight.then(() => { answered = true; });
             await doomed_put.sent;
-            await new Promise((r) => setTimeout(r, delay));
+            if (delay === 'wal') await wait_for(() => wal_mtime() !== mtime || answered, 'the commit', { timeout_ms: 60000, every_ms: 1 });
+            else await new Promise((r) => setTimeout(r, delay));
             await srv.kill();
             const answer = await inflight;
             srv = await spawn_server([dir]);
@@ -81,6 +89,7 @@ test('kill -9 during writes: the store keeps the last committed version and its 
             // Either the killed write had committed (and may even have answered) or it left nothing.
             assert.ok(now.version === version || now.version === version + 1, `delay ${delay}: version ${now.version}, last acknowledged ${version}`);
             if (answer?.status === 200) assert.equal(now.version, version + 1);
+            outcomes.push(`${delay}: ${now.version === version + 1 ? 'kept' : 'not committed'}`);
             if (now.version === version + 1) sent.set(now.version, seq);
             version = now.version;
             assert.equal(now.annotations.length, 400);
@@ -93,6 +102,7 @@ test('kill -9 during writes: the store keeps the last committed version and its 
             }
         }
     } finally { await srv.stop(); }
+    console.log(`the killed write, by kill point: ${outcomes.join(', ')}`);
     const db = new Database(path.join(dir, 'annotations.sqlite'), { readonly: true });
     try {
         assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
