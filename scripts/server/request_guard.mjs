@@ -14,7 +14,9 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
 
-export const TOKEN_COOKIE = 'sam_token';
+// Cookies are per host, not per port: the port in the name keeps two servers on one
+// machine from overwriting each other's token.
+export const token_cookie = (port) => `sam_token_${port}`;
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]', '::1'];
 
 export function is_loopback(host) {
@@ -68,12 +70,12 @@ export class request_guard {
     #authorized(req, query) {
         const auth = String(req.headers.authorization || '');
         if (auth.startsWith('Bearer ') && same_secret(auth.slice(7).trim(), this.token)) return { ok: true };
-        const c = cookie(req, TOKEN_COOKIE);
+        const c = cookie(req, token_cookie(this.port));
         if (c && same_secret(c, this.token)) return { ok: true };
         const q = query.get('token');
         if (q && (req.method === 'GET' || req.method === 'HEAD') && same_secret(q, this.token)) {
             // The page's own fetches (scripts, the manifest, embeddings) carry the cookie.
-            return { ok: true, headers: { 'Set-Cookie': `${TOKEN_COOKIE}=${this.token}; Path=/; HttpOnly; SameSite=Strict` } };
+            return { ok: true, headers: { 'Set-Cookie': `${token_cookie(this.port)}=${this.token}; Path=/; HttpOnly; SameSite=Strict` } };
         }
         return { ok: false };
     }

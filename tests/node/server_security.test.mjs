@@ -173,16 +173,18 @@ test('--token: every request needs the token; ?token= on a page load sets an Htt
             assert.equal((await raw_request(p, { target })).status, 401, target);
             assert.equal((await raw_request(p, { target: `${target}?token=wrong` })).status, 401, target);
             assert.equal((await raw_request(p, { target, headers: { Authorization: 'Bearer wrong' } })).status, 401, target);
-            assert.equal((await raw_request(p, { target, headers: { Cookie: 'sam_token=wrong' } })).status, 401, target);
+            assert.equal((await raw_request(p, { target, headers: { Cookie: `sam_token_${p}=wrong` } })).status, 401, target);
         }
         const page = await raw_request(p, { target: `/?token=${t.token}` });
         assert.equal(page.status, 200);
         const cookie = page.headers['set-cookie'];
-        assert.match(cookie, new RegExp(`^sam_token=${t.token};`));
+        assert.match(cookie, new RegExp(`^sam_token_${p}=${t.token};`));
         assert.match(cookie, /HttpOnly/);
         assert.match(cookie, /SameSite=Strict/);
         // The page's own fetches carry the cookie; its API calls send the bearer token.
-        const jar = { Cookie: `other=1; sam_token=${t.token}` };
+        const jar = { Cookie: `other=1; sam_token_${p}=${t.token}` };
+        // Another server's cookie (another port on this host) is not this one's token.
+        assert.equal((await raw_request(p, { target: '/datasets/ds/manifest.json', headers: { Cookie: `sam_token_${p + 1}=${t.token}` } })).status, 401);
         assert.equal((await raw_request(p, { target: '/datasets/ds/manifest.json', headers: jar })).status, 200);
         assert.equal((await raw_request(p, { target: '/api/annotations/ds/index', headers: { Authorization: `Bearer ${t.token}` } })).status, 200);
         const idx = JSON.parse((await raw_request(p, { target: '/api/annotations/ds/index', headers: jar })).body);
