@@ -84,9 +84,13 @@ test('bundle of the sample pictures is self-contained and served by scripts/serv
     const py = await start_python_server(out);
     try { await check_served(py.url, out); } finally { py.stop(); }
 
-    // A second run replaces the bundle (the work folder is reused: nothing re-embedded).
+    // A second run replaces the bundle (the work folder is reused: nothing re-embedded);
+    // the server's annotation store in the work dataset stays out of the public bundle.
+    const store_files = ['annotations.sqlite', 'annotations.sqlite-wal', 'annotations.json', 'annotations.imported.json'];
+    for (const f of store_files) fs.writeFileSync(path.join(work, f), 'server state');
     const again = await run_bundle([out, '--app', app, '--model', TINY, '--work', work]);
     assert.equal(again.code, 0, again.stderr);
+    for (const f of store_files) assert.ok(!fs.existsSync(path.join(out, f)), f);
     assert.match(again.stderr, /skipped/);
     assert.doesNotMatch(again.stderr, /embedded /);
 });
