@@ -221,12 +221,12 @@ TEST_CASE("yolo_seg: data.yaml and labels of a document") {
 TEST_CASE("yolo_seg: export stems stay inside the folder and are unique") {
     sam::annotation_document doc;
     for (const char *f : {"cat.jpg", "cat.png", "val/dog.jpg", "../../etc/passwd", "a\\b\\c.jpeg", "/abs/x.jpg",
-                          "noext", ".hidden", "..", "v1.2/p.q.jpg"})
+                          "noext", ".hidden", "..", "v1.2/p.q.jpg", "images/rocket.jpg"})
         REQUIRE(doc.add_image({0, f, 4, 4}).ok());
     std::vector<std::string> warnings;
     const std::vector<std::string> s = sam::export_stems(doc, &warnings);
     CHECK(s == std::vector<std::string>{"cat_jpg", "cat_png", "val/dog", "etc/passwd", "a/b/c", "abs/x", "noext",
-                                        ".hidden", "image_9", "v1.2/p.q"});
+                                        ".hidden", "image_9", "v1.2/p.q", "rocket"});
     REQUIRE(warnings.size() == 1);
     CHECK(warnings[0].find("cat.jpg -> cat_jpg, cat.png -> cat_png") != std::string::npos);
     // The importer finds images by those stems, or by a unique base stem.

@@ -64,6 +64,15 @@ std::string safe_relative_path(const std::string &file_name) {
     return out;
 }
 
+// The image's path inside an export: a leading "images/" goes, as the dataset's own images
+// folder is not part of the name (the manifest says "images/cat.jpg", the app "cat.jpg";
+// Ultralytics finds labels by swapping the last "/images/" for "/labels/").
+std::string export_relative_path(const std::string &file_name) {
+    std::string rel = safe_relative_path(file_name);
+    if (rel.compare(0, 7, "images/") == 0) rel = rel.substr(7);
+    return rel;
+}
+
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
 
 }  // namespace
@@ -159,7 +168,7 @@ std::vector<std::string> export_stems(const annotation_document &doc, std::vecto
     std::vector<std::string> stems(ims.size());
     std::map<std::string, std::vector<size_t>> users;
     for (size_t i = 0; i < ims.size(); i++) {
-        const std::string rel = safe_relative_path(ims[i].file_name);
+        const std::string rel = export_relative_path(ims[i].file_name);
         stems[i] = rel.empty() ? "image_" + std::to_string(ims[i].id) : file_stem(rel);
         users[stems[i]].push_back(i);
     }
@@ -169,7 +178,7 @@ std::vector<std::string> export_stems(const annotation_document &doc, std::vecto
         if (kv.second.size() < 2) continue;
         std::string names;
         for (size_t i : kv.second) {
-            std::string rel = safe_relative_path(ims[i].file_name);
+            std::string rel = export_relative_path(ims[i].file_name);
             const size_t slash = rel.find_last_of('/');
             std::string base = slash == std::string::npos ? rel : rel.substr(slash + 1);
             std::replace(base.begin(), base.end(), '.', '_');
@@ -526,7 +535,7 @@ status yolo_seg_import(annotation_document &doc, const std::vector<yolo_label_fi
     std::map<std::string, std::vector<size_t>> by_base;
     for (size_t i = 0; i < stems.size(); i++) {
         by_path[stems[i]] = i;
-        by_base[last_part(file_stem(safe_relative_path(doc.images()[i].file_name)))].push_back(i);
+        by_base[last_part(file_stem(export_relative_path(doc.images()[i].file_name)))].push_back(i);
     }
     std::map<int64_t, int64_t> category_of_class;
     doc.begin_group("Import YOLO segmentation labels");

@@ -94,8 +94,8 @@ struct yolo_seg_import_report {
 };
 
 // Adds the instances of `files` to `doc` as ONE undo step. A file belongs to the image
-// whose label path (yolo_label_path of its file_name, without "labels/") it is, else to
-// the only image with the same file stem. Class k becomes the category named
+// whose export stem (export_stems) is the file's path without ".txt", else to the only
+// image with the same file stem. Class k becomes the category named
 // class_names[k] (an existing category of that name, else a new one; lines with k out of
 // range are problems), or the category named "k" when class_names is empty. Annotations
 // are human-made, their masks rasterised like pycocotools. Fails only when the document
@@ -107,7 +107,8 @@ status yolo_seg_import(annotation_document &doc, const std::vector<yolo_label_fi
 
 // Per document image (same order as doc.images()), its export path without extension:
 // the file_name without its extension, '\\' read as '/', empty, "." and ".." parts
-// dropped ("val/cat.jpg" -> "val/cat"). When two images would share a path (cat.jpg and
+// dropped and a leading "images/" part too ("val/cat.jpg" -> "val/cat", the manifest's
+// "images/cat.jpg" -> "cat"). When two images would share a path (cat.jpg and
 // cat.png), each of them keeps its extension as "_ext" ("cat_jpg", "cat_png") and a
 // warning naming both is added: Ultralytics would not find those labels by image name.
 std::vector<std::string> export_stems(const annotation_document &doc, std::vector<std::string> *warnings = nullptr);

@@ -1,13 +1,15 @@
 // sam_convert - COCO annotations <-> training formats on the command line (scripts/convert
 // is the friendly wrapper that finds a dataset's annotations).
 //   sam_convert export --coco COCO.json --format yolo_seg|png_masks|coco --out DIR
-//                      [--zip FILE] [--images-from DIR] [--tolerance PX] [--decimals N] [--no-hidden]
+//                      [--zip FILE] [--images-from DIR]... [--tolerance PX] [--decimals N] [--no-hidden]
 //       Imports COCO.json (our own or any pycocotools-compatible file) and writes the format
 //       into DIR (dataset_export.h: labels/ + data.yaml, or instances/ + semantic/ +
 //       legend.json), or with --zip the same files as a ZIP. DIR is written next to itself
 //       and swapped in at the end; an existing DIR is replaced only when it holds a previous
-//       export of that format. --images-from DIR copies each image DIR/<file_name> to
-//       OUT/images/<stem>.<ext> beside labels/ (for yolo_seg: what Ultralytics trains on).
+//       export of that format. --images-from DIR (repeatable: the first DIR holding the
+//       file wins) puts each image DIR/<file_name> at OUT/images/<stem>.<ext> beside
+//       labels/, as a hard link when possible, else a copy (for yolo_seg: what Ultralytics
+//       trains on; a missing image is an error).
 //   sam_convert import --labels DIR --images manifest.json|COCO.json --out COCO.json
 //                      [--names data.yaml|classes.txt] [--rle]
 //       YOLO segmentation label files DIR/**/*.txt (DIR/labels/ when DIR has one) become
@@ -114,8 +116,35 @@ int load_coco(const std::string &path, sam::annotation_document &doc) {
     return 0;
 }
 
+// Each document image, found in the first of `dirs` that has it, at
+// to/<export stem>.<ext>: a hard link (no extra space on the same file system) or a copy.
+sam::status place_images(const sam::annotation_document &doc, const std::vector<std::string> &dirs, const fs::path &to) {
+    const std::vector<std::string> stems = sam::export_stems(doc);
+    std::error_code ec;
+    for (size_t i = 0; i < doc.images().size(); i++) {
+        const fs::path name = fs::u8path(doc.images()[i].file_name);
+        bool outside = name.is_absolute() || name.has_root_name();
+        for (const fs::path &part : name) outside = outside || part == "..";
+        if (outside) return sam::status::failure(doc.images()[i].file_name + ": file_name points outside the images folder");
+        fs::path src;
+        for (const std::string &d : dirs)
+            if (fs::is_regular_file(fs::u8path(d) / name, ec)) {
+                src = fs::u8path(d) / name;
+                break;
+            }
+        if (src.empty()) return sam::status::failure(doc.images()[i].file_name + ": image not found in " + dirs[0]);
+        const fs::path dest = to / fs::u8path(stems[i] + src.extension().u8string());
+        fs::create_directories(dest.parent_path(), ec);
+        fs::create_hard_link(src, dest, ec);
+        if (ec && !fs::copy_file(src, dest, fs::copy_options::overwrite_existing, ec))
+            return sam::status::failure(src.string() + ": cannot copy (" + ec.message() + ")");
+    }
+    return sam::status::success();
+}
+
 int export_cmd(int argc, char **argv) {
-    std::string coco, format_name, out, zip, images_from;
+    std::string coco, format_name, out, zip;
+    std::vector<std::string> images_from;
     sam::export_options opt;
     opt.coco.indent = 1;
     for (int i = 2; i < argc; i++) {
@@ -125,7 +154,7 @@ int export_cmd(int argc, char **argv) {
         else if (a == "--format" && has) format_name = argv[++i];
         else if (a == "--out" && has) out = argv[++i];
         else if (a == "--zip" && has) zip = argv[++i];
-        else if (a == "--images-from" && has) images_from = argv[++i];
+        else if (a == "--images-from" && has) images_from.push_back(argv[++i]);
         else if (a == "--tolerance" && has) opt.yolo.polygon_tolerance = opt.coco.polygon_tolerance = std::atof(argv[++i]);
         else if (a == "--decimals" && has) opt.yolo.decimals = std::atoi(argv[++i]);
         else if (a == "--no-hidden") opt.yolo.include_hidden = opt.png.include_hidden = opt.coco.include_hidden = false;
@@ -152,16 +181,7 @@ int export_cmd(int argc, char **argv) {
         fs::remove_all(tmp, ec);
         folder_sink sink(tmp);
         sam::status st = sam::export_dataset(doc, format, opt, sink, rep);
-        if (st && !images_from.empty()) {
-            const std::vector<std::string> stems = sam::export_stems(doc);
-            for (size_t i = 0; i < doc.images().size() && st; i++) {
-                const fs::path src = fs::u8path(images_from) / fs::u8path(doc.images()[i].file_name);
-                const fs::path to = tmp / "images" / fs::u8path(stems[i] + src.extension().u8string());
-                fs::create_directories(to.parent_path(), ec);
-                if (!fs::copy_file(src, to, fs::copy_options::overwrite_existing, ec))
-                    st = sam::status::failure(src.string() + ": cannot copy (" + ec.message() + ")");
-            }
-        }
+        if (st && !images_from.empty()) st = place_images(doc, images_from, tmp / "images");
         if (!st) {
             fs::remove_all(tmp, ec);
             return fail(st.message);
