@@ -299,20 +299,14 @@ def test_import_labels_written_like_ultralytics(tmp_path):
 @pytest.fixture(scope="module")
 def sample_dataset(tmp_path_factory):
     """The four sample photos embedded with the bundled model, and detector boxes as YOLO
-    labels turned into masks by scripts/embed --boxes (the seed's workflow)."""
+    labels (tests/fixtures/yolo_boxes) turned into masks by scripts/embed --boxes (the
+    seed's workflow)."""
     tmp = tmp_path_factory.mktemp("workflow")
     model = ROOT / "assets" / "model"
     ds = tmp / "ds"
     run(ROOT / "scripts" / "embed", "--encoder", model / "encoder.onnx", "--decoder", model / "decoder.onnx",
         "--images", ROOT / "assets" / "samples", "--out", ds, "--threads", "1")
-    boxes = tmp / "boxes"
-    boxes.mkdir()
-    (boxes / "classes.txt").write_text("person\nhelmet\ncat\ncup\nrocket\n")
-    (boxes / "astronaut.txt").write_text("0 0.38 0.52 0.68 0.96\n1 0.765 0.835 0.43 0.33\n")
-    (boxes / "chelsea.txt").write_text("2 0.45 0.5 0.9 1.0\n")
-    (boxes / "coffee.txt").write_text("3 0.48 0.41 0.42 0.72\n")
-    (boxes / "rocket.txt").write_text("4 0.5 0.63 0.06 0.66\n")
-    run(ROOT / "scripts" / "embed", "--boxes", boxes, "--out", ds, "--threads", "1")
+    run(ROOT / "scripts" / "embed", "--boxes", ROOT / "tests" / "fixtures" / "yolo_boxes", "--out", ds, "--threads", "1")
     # As the server saves it: the COCO document plus a top-level "version".
     coco = json.loads((ds / "boxes_coco.json").read_text())
     (ds / "annotations.json").write_text(json.dumps({**coco, "version": 3}))
