@@ -9,7 +9,9 @@
 // multi-part COCO segmentations with merge_multi_segment.
 //
 //   std::string txt = sam::yolo_seg_labels(doc, image_id, {}, report);  // one image's file
-//   sam::yolo_seg_import(doc, files, sam::parse_yolo_data_yaml(...), rep);  // labels -> doc
+//   std::vector<std::string> names, problems;
+//   sam::parse_yolo_data_yaml(yaml_text, "data.yaml", names, problems);   // or parse_yolo_classes
+//   sam::yolo_seg_import(doc, {{"cat.txt", txt}}, names, rep);              // labels -> doc
 #pragma once
 #include <cstdint>
 #include <string>
