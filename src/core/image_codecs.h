@@ -2,8 +2,8 @@
 // internal to src/core. decode_image sniffs the type, reads the size from the
 // header and checks it against the pixel limit first, then calls one of these,
 // which return HxWx3 uint8 as stored (EXIF orientation is applied afterwards):
-//   libjpeg-turbo / libpng (native builds): the pixels PIL gives;
-//   stb_image (the WebAssembly app, and GIF/BMP everywhere).
+//   libjpeg-turbo (native and WebAssembly) / libpng (native): the pixels PIL gives;
+//   stb_image (PNG in the browser, with the same pixels; GIF/BMP everywhere).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -30,8 +30,10 @@ jpeg_scan scan_jpeg(const uint8_t *b, size_t n);
 status decode_with_stb(const uint8_t *b, size_t n, const std::string &name, const std::string &type,
                        const std::string &label, uint64_t max_pixels, image_u8 &out);
 
-#if SAM_HAVE_SYSTEM_CODECS
+#if SAM_HAVE_LIBJPEG
 status decode_with_libjpeg(const uint8_t *b, size_t n, const std::string &name, uint64_t max_pixels, image_u8 &out);
+#endif
+#if SAM_HAVE_LIBPNG
 status decode_with_libpng(const uint8_t *b, size_t n, const std::string &name, uint64_t max_pixels, image_u8 &out);
 #endif
 

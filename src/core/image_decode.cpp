@@ -171,7 +171,7 @@ status probe_image_size(const uint8_t *b, size_t n, const std::string &name, int
 }
 
 bool image_codec_available(image_codec codec) {
-#if SAM_HAVE_SYSTEM_CODECS
+#if SAM_HAVE_LIBJPEG
     (void)codec;
     return true;
 #else
@@ -186,7 +186,7 @@ status decode_image(const uint8_t *bytes, size_t n, const std::string &name, ima
     const std::string label = type_label(type);
     if (n > (size_t)INT_MAX) return status::failure(name + ": file too large (" + std::to_string(n) + " bytes)");
     if (!image_codec_available(opt.codec))
-        return status::failure(name + ": this build has no libjpeg/libpng decoder (decode_options.codec)");
+        return status::failure(name + ": this build has no libjpeg-turbo decoder (decode_options.codec)");
 
     // Our own header read first: decoders refuse very large images with a bare
     // "too large", and we want to say how large.
@@ -201,10 +201,13 @@ status decode_image(const uint8_t *bytes, size_t n, const std::string &name, ima
         return status::failure(name + ": truncated JPEG (the file ends before its end-of-image marker)");
 
     image_u8 img;
-#if SAM_HAVE_SYSTEM_CODECS
+#if SAM_HAVE_LIBJPEG
     if (opt.codec == image_codec::system && type == "jpeg")
         st = decode_with_libjpeg(bytes, n, name, opt.max_pixels, img);
-    else if (opt.codec == image_codec::system && type == "png")
+    else
+#endif
+#if SAM_HAVE_LIBPNG
+    if (opt.codec == image_codec::system && type == "png")
         st = decode_with_libpng(bytes, n, name, opt.max_pixels, img);
     else
 #endif

@@ -5,7 +5,7 @@
 // for CMYK/YCCK (inverted when an Adobe marker is present, as PIL's "CMYK;I",
 // then PIL's cmyk2rgb). So the pixels equal PIL's, which the official SAM
 // pipeline feeds its encoder (PIL and OpenCV both decode with libjpeg-turbo).
-#if SAM_HAVE_SYSTEM_CODECS
+#if SAM_HAVE_LIBJPEG
 #include <csetjmp>
 #include <cstdio>  // jpeglib.h needs FILE and size_t first
 
@@ -159,4 +159,4 @@ status decode_with_libjpeg(const uint8_t *b, size_t n, const std::string &name, 
 }
 
 }  // namespace sam
-#endif  // SAM_HAVE_SYSTEM_CODECS
+#endif  // SAM_HAVE_LIBJPEG

@@ -5,7 +5,7 @@
 // chunks not applied, Adam7 interlacing undone. One deliberate difference:
 // PIL clips 16-bit grey ("I" mode) to 255, which whitens nearly every 16-bit
 // photo; we keep its high byte, as PIL does for 16-bit RGB and OpenCV for both.
-#if SAM_HAVE_SYSTEM_CODECS
+#if SAM_HAVE_LIBPNG
 #include <png.h>
 
 #include <csetjmp>
@@ -114,4 +114,4 @@ status decode_with_libpng(const uint8_t *b, size_t n, const std::string &name, u
 }
 
 }  // namespace sam
-#endif  // SAM_HAVE_SYSTEM_CODECS
+#endif  // SAM_HAVE_LIBPNG
