@@ -4,7 +4,7 @@
 // embeddings cached in IndexedDB under the model id and the image's SHA-256.
 // Thin on purpose: it moves bytes and tensors; the core decides every pixel.
 // Messages in:  {type:'load', url, modelId}
-//               {type:'encode', id, bytes: ArrayBuffer, name}
+//               {type:'encode', id, bytes: ArrayBuffer, name, cache?: false (neither read nor write it)}
 // Messages out: {type:'loaded', ok, message}   message: "backend=ORT <v> wasm;threads=N" or the error
 //               {type:'encoded', id, ok, error?, embedding: Float32Array(1*256*64*64), width, height,
 //                sha256, cached, ms: {prep, encode}, cacheError?}
@@ -57,7 +57,8 @@ async function encode(m) {
   const sha256 = await sha256Hex(bytes);
   const key = `${modelId}|${sha256}`;
   let cacheError;
-  try {
+  const useCache = m.cache !== false;
+  if (useCache) try {
     const hit = await cacheOp('readonly', (s) => s.get(key));
     if (hit && hit.embedding && hit.embedding.length === EMBEDDING_FLOATS)
       return { embedding: hit.embedding, width: hit.width, height: hit.height, sha256, cached: true, ms: { prep: 0, encode: 0 } };
@@ -85,7 +86,7 @@ async function encode(m) {
   const out = await session.run({ [inputName]: new ort.Tensor('float32', input, [1, 3, 1024, 1024]) }, [outputName]);
   const embedding = new Float32Array(out[outputName].data);
   const t2 = performance.now();
-  try {
+  if (useCache) try {
     await cacheOp('readwrite', (s) => s.put({ embedding, width, height, saved: Date.now() }, key));
   } catch (e) {
     // A full or refused quota: annotation goes on, the app reports it.
