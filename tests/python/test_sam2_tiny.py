@@ -104,3 +104,15 @@ def test_batch_decoder_equals_single_decoder(sam2):
                                   "mask_input": np.zeros((1, 1, 256, 256), np.float32),
                                   "has_mask_input": np.array([0.0], np.float32)})
         assert np.abs(low_b[i] - low[0]).max() < 1e-4 and np.abs(iou_b[i] - iou[0]).max() < 1e-5
+
+
+def test_readme_sam2_table_is_what_the_code_counts():
+    from model_paths import MODEL_DIR
+    from sam_model.model_info import sam2_table
+
+    with open(os.path.join(MODEL_DIR, "README.md")) as f:
+        readme = f.read()
+    rows = [r for r in sam2_table().splitlines() if r.startswith("| `")]
+    assert len(rows) == 5
+    for row in rows:
+        assert row in readme

@@ -243,11 +243,15 @@ def main(argv=None) -> int:
     ap.add_argument("--decoder-only", action="store_true", help="export only the decoders")
     ap.add_argument("--encoder-only", action="store_true", help="export only the encoder")
     ap.add_argument("--batch", action="store_true", help="also export decoder_batch.onnx")
+    ap.add_argument("--random-weights", action="store_true",
+                    help="no checkpoint: seeded random weights (for timing runs; the masks mean nothing)")
     args = ap.parse_args(argv)
     if args.decoder_only and args.encoder_only:
         ap.error("--decoder-only and --encoder-only exclude each other")
-    if args.checkpoint is None and args.model_type not in ("tiny-test", "sam2-tiny-test"):
-        ap.error("--checkpoint is required (random weights only for the tiny test models)")
+    if args.checkpoint is None and not args.random_weights and args.model_type not in ("tiny-test", "sam2-tiny-test"):
+        ap.error("--checkpoint is required (or --random-weights, for timing)")
+    if args.checkpoint is not None and args.random_weights:
+        ap.error("--checkpoint and --random-weights exclude each other")
     if args.checkpoint is not None and not os.path.isfile(args.checkpoint):
         ap.error(f"checkpoint {args.checkpoint} does not exist")
     if is_sam2(args.model_type):
