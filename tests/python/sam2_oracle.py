@@ -9,6 +9,7 @@ A missing or broken package raises (the oracle tests fail, they never skip):
 scripts/bootstrap installs it (scripts/model/requirements-nodeps.txt).
 """
 import math
+import sys
 
 import torch
 import torch.nn.functional as F
@@ -34,6 +35,11 @@ def import_sam2():
     """The sam2 package's build_sam2 and SAM2ImagePredictor (torch shimmed first)."""
     if not hasattr(F, "scaled_dot_product_attention"):
         F.scaled_dot_product_attention = _scaled_dot_product_attention
+    # sam2 needs the real torchvision (its transforms): drop stand-ins another test
+    # may have put in sys.modules (modules without a file).
+    for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
+        if getattr(sys.modules[name], "__file__", None) is None:
+            del sys.modules[name]
     from sam2.build_sam import build_sam2
     from sam2.sam2_image_predictor import SAM2ImagePredictor
     return build_sam2, SAM2ImagePredictor
