@@ -58,12 +58,21 @@ void check_equal(const sam::image_u8 &img, const sam::npy_array &want, int toler
 
 }  // namespace
 
-TEST_CASE("image_decode: PNG, BMP, GIF decode exactly; JPEG within JPEG error") {
-    sam::npy_array pattern = expected_array("pattern_expected.npy");
-    check_equal(decode_ok("pattern.png"), pattern, 0);
-    check_equal(decode_ok("pattern.bmp"), pattern, 0);
-    check_equal(decode_ok("pattern.gif"), expected_array("gif_expected.npy"), 0);
-    check_equal(decode_ok("orient_1_ii.jpg"), pattern, 3);  // flat blocks survive quality 95
+TEST_CASE("image_decode: PNG, BMP, GIF decode exactly; JPEG within JPEG error; both decoders") {
+    // system: libjpeg-turbo + libpng (native tools, the embedder); stb: the WebAssembly app.
+    // Exactness against PIL on many more files: tests/python/test_image_decode_pil.py.
+    for (sam::image_codec codec : {sam::image_codec::system, sam::image_codec::stb}) {
+        CAPTURE(codec == sam::image_codec::stb);
+        sam::decode_options opt;
+        opt.codec = codec;
+        sam::npy_array pattern = expected_array("pattern_expected.npy");
+        check_equal(decode_ok("pattern.png", opt), pattern, 0);
+        check_equal(decode_ok("pattern.bmp", opt), pattern, 0);
+        check_equal(decode_ok("pattern.gif", opt), expected_array("gif_expected.npy"), 0);
+        check_equal(decode_ok("orient_1_ii.jpg", opt), pattern, 3);  // flat blocks survive quality 95
+        check_equal(decode_ok("grey.png", opt), expected_array("grey_expected.npy"), 0);
+        check_equal(decode_ok("rgba.png", opt), expected_array("rgba_expected.npy"), 0);
+    }
 }
 
 TEST_CASE("image_decode: grey and RGBA PNGs come out RGB, like PIL's convert('RGB')") {
@@ -148,22 +157,27 @@ TEST_CASE("image_decode: corrupt, truncated and non-image files are refused with
 }
 
 // Files found by fuzz_image_decode that drove Debian's stb_image 2.27 out of its tables or
-// into a 2 GB allocation: each must be refused by name, with the reason.
+// into a 2 GB allocation: each must be refused by name, with the reason, by both decoders.
 TEST_CASE("image_decode: hostile files from the fuzzer are refused with a reason") {
     const std::string dir = std::string(SAM_TEST_DATA_DIR) + "/../fuzz/regressions/fuzz_image_decode/";
     struct hostile {
-        const char *file, *reason;
+        const char *file, *stb_reason;  // stb: our checks in front of it say why
     };
-    for (hostile h : {hostile{"jpeg_dht_over_256_codes.jpg", "corrupt JPEG"},
-                      hostile{"jpeg_dht_tables_overrun_segment.jpg", "Huffman table segment (DHT) is malformed"},
-                      hostile{"jpeg_bad_huffman_symbol.jpg", "JPEG"},
-                      hostile{"png_idat_claims_2gb.png", "runs past the end of the file"}}) {
-        CAPTURE(h.file);
-        std::vector<uint8_t> b = read_file_bytes(dir + h.file);
-        REQUIRE(!b.empty());
-        std::string m = decode_error(b, h.file);
-        CHECK_MESSAGE(contains(m, h.file), m);
-        CHECK_MESSAGE(contains(m, h.reason), m);
+    for (sam::image_codec codec : {sam::image_codec::stb, sam::image_codec::system}) {
+        sam::decode_options opt;
+        opt.codec = codec;
+        for (hostile h : {hostile{"jpeg_dht_over_256_codes.jpg", "corrupt JPEG"},
+                          hostile{"jpeg_dht_tables_overrun_segment.jpg", "Huffman table segment (DHT) is malformed"},
+                          hostile{"jpeg_bad_huffman_symbol.jpg", "JPEG"},
+                          hostile{"png_idat_claims_2gb.png", "runs past the end of the file"}}) {
+            CAPTURE(h.file);
+            CAPTURE(codec == sam::image_codec::stb);
+            std::vector<uint8_t> b = read_file_bytes(dir + h.file);
+            REQUIRE(!b.empty());
+            std::string m = decode_error(b, h.file, opt);
+            CHECK_MESSAGE(contains(m, h.file), m);
+            CHECK_MESSAGE(contains(m, codec == sam::image_codec::stb ? h.stb_reason : "corrupt"), m);
+        }
     }
 }
 

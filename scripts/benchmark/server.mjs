@@ -1,5 +1,5 @@
 // server.mjs - starts scripts/serve on a free port for the benchmark and stops it.
-//   const srv = await start_serve(['--app', dir, '--static', dir2, dataset]);  srv.url; await srv.close();
+//   const srv = await start_serve(['--app', dir, '--static', dir2, dataset]);  srv.url; srv.pid; await srv.close();
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ export function start_serve(args) {
             const m = /listening on (http:\/\/\S+)/.exec(out);
             if (m) resolve({
                 url: m[1].endsWith('/') ? m[1] : m[1] + '/',
+                pid: child.pid,  // scripts/serve execs node: the server process itself
                 close: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }),
             });
         });

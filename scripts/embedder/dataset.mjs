@@ -11,10 +11,9 @@
 // width/height are those of the EXIF-oriented image. embed_one() turns one image
 // file into a manifest entry (without id); the embedder CLI and the server's POST
 // /api/embed both go through it.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { write_file_atomic, sha256_file } from '../server/atomic_file.mjs';
+import { write_file_atomic, sha256_file, temp_path } from '../server/atomic_file.mjs';
 import { npy_bytes } from './npy_file.mjs';
 import { SAM1_SPEC, entry_feature_files, feature_files_for, manifest_version, spec_json, spec_of_manifest } from '../lib/model_spec.mjs';
 
@@ -79,8 +78,9 @@ async function copy_atomic(src, dest) {
     const b = fs.statSync(dest, { throwIfNoEntry: false });
     if (b && a.ino === b.ino && a.dev === b.dev) return;
     // Shards on several machines may copy the same decoder into a shared folder
-    // at once: the pid alone is not unique there.
-    const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.tmp-${process.pid}-${crypto.randomBytes(6).toString('hex')}`);
+    // at once: the temp name holds host, pid and a random part (and lets the next
+    // start of scripts/serve remove it if this process is killed).
+    const tmp = temp_path(dest);
     await fs.promises.copyFile(src, tmp);
     await fs.promises.rename(tmp, dest);
 }

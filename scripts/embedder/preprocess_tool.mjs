@@ -6,40 +6,18 @@
 //   const {info, tensor} = await pre.run('cat.jpg');  // tensor: Float32Array 3*1024*1024 (CHW)
 //   pre.close();
 // One long-lived process (--stdin mode) serves all images of a run, one at a time.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { find_native_tool } from '../lib/native_tool.mjs';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const TENSOR_FLOATS = 3 * 1024 * 1024;
 
-// $SAM_PREPROCESS, else the newest build/*/sam_preprocess, else build it in build/native.
+// $SAM_PREPROCESS, else build/native/sam_preprocess or the newest build/*/sam_preprocess, else build it.
 export function find_preprocess_tool({ build = true } = {}) {
-    const env = process.env.SAM_PREPROCESS;
-    if (env) {
-        if (!fs.existsSync(env)) throw new Error(`SAM_PREPROCESS=${env} does not exist`);
-        return env;
-    }
-    const candidates = [];
-    const build_dir = path.join(repo, 'build');
-    for (const d of fs.existsSync(build_dir) ? fs.readdirSync(build_dir) : []) {
-        const p = path.join(build_dir, d, 'sam_preprocess');
-        const st = fs.statSync(p, { throwIfNoEntry: false });
-        if (st && st.isFile()) candidates.push({ p, mtime: st.mtimeMs, native: d === 'native' });
-    }
-    // Prefer build/native (what scripts/test builds); else the most recent one.
-    candidates.sort((a, b) => (b.native - a.native) || (b.mtime - a.mtime));
-    if (candidates.length) return candidates[0].p;
-    if (!build) throw new Error('sam_preprocess not found: build it with cmake --build build/native');
-    const out = path.join(repo, 'build/native');
-    for (const args of [['-S', repo, '-B', out, '-G', 'Ninja', '-DCMAKE_BUILD_TYPE=Release'], ['--build', out, '--target', 'sam_preprocess']]) {
-        const r = spawnSync('cmake', args, { stdio: ['ignore', 'ignore', 'inherit'] });
-        if (r.status !== 0) throw new Error(`building sam_preprocess failed (cmake ${args.join(' ')})`);
-    }
-    return path.join(out, 'sam_preprocess');
+    return find_native_tool('sam_preprocess', 'SAM_PREPROCESS', { build });
 }
 
 // A killed run (SIGKILL, a cluster pre-emption) cannot clean up after itself:

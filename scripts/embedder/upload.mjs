@@ -9,7 +9,9 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { http_error } from '../server/http_server.mjs';
+import { http_error } from '../server/request_body.mjs';
+import { temp_path } from '../server/atomic_file.mjs';
+import { open_journal, close_journal } from './embed_journal.mjs';
 import { sam_encoder } from './encoder.mjs';
 import { preprocessor } from './preprocess_tool.mjs';
 import { MANIFEST_FILE, read_manifest, write_manifest, embed_one, prepare_model, ordered_entry, entry_files_exist } from './dataset.mjs';
@@ -77,23 +79,30 @@ export class upload_embedder {
         const dtype = images.length ? (images.every((e) => e.embedding_dtype === 'float16') ? 'float16' : 'float32') : spec.default_dtype;
 
         fs.mkdirSync(path.join(dir, 'images'), { recursive: true });
-        const tmp = path.join(dir, 'images', `.upload-${process.pid}-${crypto.randomBytes(6).toString('hex')}.${ext}`);
-        fs.writeFileSync(tmp, bytes);
-        let entry;
+        // The upload's bytes, then its files under their final names, are only ever visible
+        // together with the manifest entry: a kill at any point leaves temp files (removed
+        // at the next start by their names) and a journal (its files removed likewise).
+        const tmp = temp_path(path.join(dir, 'images', 'upload'), `.${ext}`);
+        const journal = open_journal(dir, [file, ...Object.values(feature_files_for(spec, embedding))]);
         try {
-            if (this.pre.exited) this.pre = await preprocessor.start({ max_pixels: this.max_pixels, preprocess: spec.preprocess });
-            entry = await embed_one({ pre: this.pre, enc: this.enc, dataset_dir: dir, src: tmp, file, embedding, sha256, dtype });
-        } catch (err) {
-            if (err.bad_image) throw new http_error(422, err.message.split(tmp).join(name || file));
-            throw err;
+            fs.writeFileSync(tmp, bytes);
+            let entry;
+            try {
+                if (this.pre.exited) this.pre = await preprocessor.start({ max_pixels: this.max_pixels, preprocess: spec.preprocess });
+                entry = await embed_one({ pre: this.pre, enc: this.enc, dataset_dir: dir, src: tmp, file, embedding, sha256, dtype });
+            } catch (err) {
+                if (err.bad_image) throw new http_error(422, err.message.split(tmp).join(name || file));
+                throw err;
+            }
+            const model = manifest?.model || await prepare_model(dir, { encoder_sha256: this.enc.sha256, model_id: null, previous: null, spec });
+            const id = images.reduce((m, e) => (Number.isInteger(e.id) ? Math.max(m, e.id) : m), 0) + 1;
+            const next = { ...(manifest || {}), version: manifest_version(spec), model, images: [...images, ordered_entry({ id, ...entry })] };
+            await write_manifest(manifest_file, next);
+            return { ...next.images[next.images.length - 1], cached: false };
         } finally {
             fs.rmSync(tmp, { force: true });
+            close_journal(journal, dir);
         }
-        const model = manifest?.model || await prepare_model(dir, { encoder_sha256: this.enc.sha256, model_id: null, previous: null, spec });
-        const id = Math.max(0, ...images.map((e) => e.id).filter(Number.isInteger)) + 1;
-        const next = { ...(manifest || {}), version: manifest_version(spec), model, images: [...images, ordered_entry({ id, ...entry })] };
-        await write_manifest(manifest_file, next);
-        return { ...next.images[next.images.length - 1], cached: false };
     }
 
     async close() {

@@ -103,8 +103,9 @@ export async function make_bundle({ out, app, dataset }) {
     const tmp = `${out}.tmp-${process.pid}`;
     fs.rmSync(tmp, { recursive: true, force: true });
     copy_tree(app, tmp);
-    // Server-side state (annotations, shard manifests) stays out of a public bundle.
-    copy_tree(dataset, tmp, (name) => name === 'annotations.json' || /^manifest\.shard-/.test(name));
+    // Server-side state (the annotations store and old annotations files, shard manifests)
+    // stays out of a public bundle.
+    copy_tree(dataset, tmp, (name) => /^annotations(\.json|\.sqlite(-wal|-shm|-journal)?|\.imported(-\d+)?\.json)$/.test(name) || /^manifest\.shard-/.test(name));
     fs.writeFileSync(path.join(tmp, MARKER), 'made by scripts/bundle; the whole folder is replaced by the next run\n');
     const problems = verify_bundle(tmp);
     if (problems.length) {

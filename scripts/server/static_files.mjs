@@ -6,6 +6,7 @@
 // returns null so the caller answers 404 (or 400 for malformed encodings).
 import fs from 'node:fs';
 import path from 'node:path';
+import { pipeline } from 'node:stream';
 
 export const MIME_TYPES = {
     '.html': 'text/html; charset=utf-8',
@@ -88,10 +89,14 @@ export async function resolve_static(root, segments) {
     return real;
 }
 
+// Streams the file; the stream (and its descriptor) is destroyed when the client goes away
+// (pipeline), and a response whose client left while the file was opening closes it at once.
 export async function send_file(req, res, file, extra_headers = {}) {
     let fh;
     try { fh = await fs.promises.open(file, 'r'); } catch { return false; }
-    const st = await fh.stat();
+    let st;
+    try { st = await fh.stat(); } catch { await fh.close(); return false; }
+    if (res.destroyed) { await fh.close(); return true; }
     const etag = `W/"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
     const headers = {
         'Content-Type': mime_type(file),
@@ -110,8 +115,6 @@ export async function send_file(req, res, file, extra_headers = {}) {
     }
     res.writeHead(200, headers);
     if (req.method === 'HEAD') { await fh.close(); res.end(); return true; }
-    const stream = fh.createReadStream();
-    stream.on('error', () => res.destroy());
-    stream.pipe(res);
+    pipeline(fh.createReadStream(), res, () => {});  // the read stream closes fh (autoClose)
     return true;
 }

@@ -36,31 +36,6 @@ ojson rle_json(const rle &m) {
     return o;
 }
 
-// The pixels of `m` inside the w x h window at (x0, y0), row-major, read straight from the
-// runs: decoding whole images (column-major runs into a row-major mask) dominated export.
-binary_mask rle_window(const rle &m, int x0, int y0, int w, int h) {
-    binary_mask out(w, h);
-    const uint64_t H = (uint64_t)m.height;
-    uint64_t pos = 0;
-    for (size_t i = 0; i < m.counts.size(); i++) {
-        uint64_t n = m.counts[i];
-        if (i % 2 == 1) {
-            for (uint64_t p = pos, left = n; left > 0;) {
-                const int64_t col = (int64_t)(p / H), row = (int64_t)(p % H);
-                const uint64_t take = std::min<uint64_t>(left, H - (uint64_t)row);
-                if (col >= x0 && col < x0 + w) {
-                    const int64_t r0 = std::max<int64_t>(row, y0), r1 = std::min<int64_t>(row + (int64_t)take, y0 + h);
-                    for (int64_t r = r0; r < r1; r++) out.at((int)(col - x0), (int)(r - y0)) = 1;
-                }
-                p += take;
-                left -= take;
-            }
-        }
-        pos += n;
-    }
-    return out;
-}
-
 // Polygons for `m`, or an empty list when they would not be faithful (see the header).
 // Works in the mask's bbox plus a one-pixel frame: polygon vertices lie on the traced
 // border, so they stay inside the bbox and the window rasterises them as the image would.
@@ -70,7 +45,7 @@ ojson polygon_json(const rle &m, const box_xywh &bbox, const coco_export_options
     const int x0 = std::max(0, (int)bbox.x - 1), y0 = std::max(0, (int)bbox.y - 1);
     const int x1 = std::min(m.width, (int)(bbox.x + bbox.w) + 1), y1 = std::min(m.height, (int)(bbox.y + bbox.h) + 1);
     const int w = x1 - x0, h = y1 - y0;
-    binary_mask mask = rle_window(m, x0, y0, w, h);
+    binary_mask mask = rle_crop(m, x0, y0, w, h);
     polygon_set ps = mask_to_polygons(mask, opt.polygon_tolerance);
     if (ps.has_holes || ps.polygons.empty()) return out;
     binary_mask back = polygons_to_mask(ps.polygons, h, w);
@@ -287,45 +262,6 @@ const json *get_array(const ctx &c, const json &root, const char *key, bool requ
     return &*it;
 }
 
-// The COCO rle of an h x w image that is `win` in its top-left corner and 0 elsewhere:
-// the window's own runs, split at its column ends, with the rows below it and the columns
-// right of it added as zeros.
-rle rle_from_window(const binary_mask &win, int h, int w) {
-    const rle wr = mask_to_rle(win);
-    const uint64_t wh = (uint64_t)win.height, below = (uint64_t)h - wh;
-    rle r;
-    r.height = h;
-    r.width = w;
-    uint64_t run = 0;
-    bool ones = false;  // runs start with zeros
-    auto push = [&](bool v, uint64_t n) {
-        if (n == 0) return;
-        if (v != ones) {
-            r.counts.push_back((uint32_t)run);
-            run = 0;
-            ones = v;
-        }
-        run += n;
-    };
-    uint64_t row = 0;  // position inside the current window column
-    for (size_t i = 0; i < wr.counts.size(); i++) {
-        const bool v = i % 2 == 1;
-        for (uint64_t left = wr.counts[i]; left > 0;) {
-            const uint64_t take = std::min(left, wh - row);
-            push(v, take);
-            left -= take;
-            row += take;
-            if (row == wh) {
-                push(false, below);
-                row = 0;
-            }
-        }
-    }
-    push(false, (uint64_t)(w - win.width) * (uint64_t)h);
-    r.counts.push_back((uint32_t)run);
-    return r;
-}
-
 struct staged_image {
     doc_image image;
     bool exists = false;   // matched a document image
@@ -398,7 +334,7 @@ status parse_segmentation(const ctx &c, const json &seg, const std::string &p, i
         // crossing reaches there, so this is exactly the full image's result, minus the
         // cost of decoding and re-encoding a whole-image mask.
         const int ww = std::min(w, (int)std::ceil(max_x) + 2), wh = std::min(h, (int)std::ceil(max_y) + 2);
-        out = rle_from_window(polygons_to_mask(polys, std::max(wh, 1), std::max(ww, 1)), h, w);
+        out = rle_from_top_left(polygons_to_mask(polys, std::max(wh, 1), std::max(ww, 1)), h, w);
         return status::success();
     }
     if (!seg.is_object())
@@ -515,15 +451,15 @@ bool parse_color(const json &cat, rgb8 &out) {
     return true;
 }
 
-// Distinct, readable colours for categories that come without one.
+
+}  // namespace
+
 rgb8 palette_color(size_t i) {
     static const rgb8 k[] = {{230, 25, 75},  {60, 180, 75},  {255, 225, 25}, {0, 130, 200},  {245, 130, 48},
                              {145, 30, 180}, {70, 240, 240}, {240, 50, 230}, {210, 245, 60}, {250, 190, 212},
                              {0, 128, 128},  {220, 190, 255}, {170, 110, 40}, {128, 0, 0},    {170, 255, 195}};
     return k[i % (sizeof(k) / sizeof(k[0]))];
 }
-
-}  // namespace
 
 status coco_import(const std::string &text, const std::string &name, annotation_document &doc,
                    coco_import_report &report, const coco_import_options &options) {

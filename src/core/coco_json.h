@@ -70,6 +70,10 @@ struct coco_import_options {
     bool match_base_name = false;
 };
 
+// Distinct, readable colours for categories that come without one (the i-th new category);
+// importers of other formats use it too.
+rgb8 palette_color(size_t i);
+
 // Parses `json` (`name` prefixes messages) and adds its content to `doc`:
 // images are matched by file_name (a known file with another width/height is an error;
 // unknown ones are added and listed in the report, or skipped with their annotations when

@@ -1,21 +1,12 @@
+// image_decode.cpp - file type, header size, the pixel limit, EXIF; the pixel
+// decoders themselves are in image_decode_{libjpeg,libpng,stb}.cpp.
 #include "core/image_decode.h"
 
 #include <climits>
 #include <cstring>
 
 #include "core/exif.h"
-
-// stb_image is compiled here and only here. Only the formats we accept are
-// built in: less code facing hostile uploads.
-#define STB_IMAGE_IMPLEMENTATION
-#define STBI_ONLY_JPEG
-#define STBI_ONLY_PNG
-#define STBI_ONLY_BMP
-#define STBI_ONLY_GIF
-#define STBI_NO_STDIO
-#define STBI_NO_LINEAR
-#define STBI_NO_HDR
-#include <stb_image.h>
+#include "core/image_codecs.h"
 
 namespace sam {
 
@@ -32,19 +23,11 @@ bool starts_with(const uint8_t *b, size_t n, const char *magic, size_t m, size_t
 
 bool is_sof(uint8_t m) { return m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC; }
 
-// Walks JPEG segments. Finds the frame size (SOFn) and whether the file reaches
-// its end-of-image marker: stb_image refuses a cut-off file with a bare
-// "expected marker", and users should be told it is truncated.
-struct jpeg_scan {
-    bool have_size = false;
-    bool complete = false;
-    // A DHT table with more than 256 codes, or tables that do not fill their segment:
-    // stb_image 2.27 (Debian's) writes past its 257-entry size list for the first and
-    // can be led into it by the second, so such a file must never reach stb.
-    bool bad_huffman = false;
-    int width = 0, height = 0;
-};
+}  // namespace
 
+// Walks JPEG segments. Finds the frame size (SOFn) and whether the file reaches
+// its end-of-image marker: decoders report a cut-off file vaguely ("expected
+// marker", or a warning and grey rows), and users should be told it is truncated.
 jpeg_scan scan_jpeg(const uint8_t *b, size_t n) {
     jpeg_scan r;
     if (n < 4 || b[0] != 0xFF || b[1] != 0xD8) return r;
@@ -110,19 +93,7 @@ jpeg_scan scan_jpeg(const uint8_t *b, size_t n) {
     return r;
 }
 
-// PNG chunks must lie inside the file: stb_image grows its IDAT buffer to the length a
-// chunk claims before reading it, so a 300-byte file claiming a 2 GB chunk would make it
-// allocate 2 GB. Returns the offset of the first chunk that does not fit, or 0.
-size_t png_chunk_overrun(const uint8_t *b, size_t n) {
-    size_t i = 8;  // after the signature
-    while (n - i >= 12) {
-        const size_t len = be32(b + i);
-        if (len > n - i - 12) return i;
-        if (std::memcmp(b + i + 4, "IEND", 4) == 0) return 0;
-        i += 12 + len;
-    }
-    return i < n ? i : 0;  // a cut-off chunk header; no IEND is stb's to report
-}
+namespace {
 
 const char *type_label(const std::string &type) {
     if (type == "jpeg") return "JPEG";
@@ -199,50 +170,49 @@ status probe_image_size(const uint8_t *b, size_t n, const std::string &name, int
     return status::success();
 }
 
+bool image_codec_available(image_codec codec) {
+#if SAM_HAVE_LIBJPEG
+    (void)codec;
+    return true;
+#else
+    return codec == image_codec::stb;
+#endif
+}
+
 status decode_image(const uint8_t *bytes, size_t n, const std::string &name, image_u8 &out, const decode_options &opt) {
     std::string type;
     status st = sniff_image_type(bytes, n, type, name);
     if (!st) return st;
     const std::string label = type_label(type);
     if (n > (size_t)INT_MAX) return status::failure(name + ": file too large (" + std::to_string(n) + " bytes)");
+    if (!image_codec_available(opt.codec))
+        return status::failure(name + ": this build has no libjpeg-turbo decoder (decode_options.codec)");
 
-    auto too_big = [&](uint64_t w, uint64_t h) {
-        return status::failure(name + ": image is " + std::to_string(w) + "x" + std::to_string(h) + " (" +
-                               std::to_string(w * h) + " pixels), more than the limit of " +
-                               std::to_string(opt.max_pixels) + " pixels");
-    };
-    // Our own header read first: stb_image's info call refuses very large
-    // images with a bare "too large", and we want to say how large.
+    // Our own header read first: decoders refuse very large images with a bare
+    // "too large", and we want to say how large.
     int w = 0, h = 0;
     st = probe_image_size(bytes, n, name, w, h);
     if (!st) return st;
-    if ((uint64_t)w * (uint64_t)h > opt.max_pixels) return too_big((uint64_t)w, (uint64_t)h);
-
-    if (type == "png") {
-        if (size_t at = png_chunk_overrun(bytes, n))
-            return status::failure(name + ": truncated or corrupt PNG (the chunk at byte " + std::to_string(at) +
-                                   " runs past the end of the file)");
-    }
-    if (type == "jpeg" && scan_jpeg(bytes, n).bad_huffman)
-        return status::failure(name + ": corrupt JPEG (a Huffman table segment (DHT) is malformed)");
-
-    int iw = 0, ih = 0, comp = 0;
-    if (!stbi_info_from_memory(bytes, (int)n, &iw, &ih, &comp))
-        return status::failure(name + ": corrupt " + label + " (" + stbi_failure_reason() + ")");
-    if (iw <= 0 || ih <= 0) return status::failure(name + ": " + label + " has an empty image");
-    if ((uint64_t)iw * (uint64_t)ih > opt.max_pixels) return too_big((uint64_t)iw, (uint64_t)ih);
+    if ((uint64_t)w * (uint64_t)h > opt.max_pixels)
+        return status::failure(name + ": image is " + std::to_string(w) + "x" + std::to_string(h) + " (" +
+                               std::to_string((uint64_t)w * h) + " pixels), more than the limit of " +
+                               std::to_string(opt.max_pixels) + " pixels");
     if (type == "jpeg" && !scan_jpeg(bytes, n).complete)
         return status::failure(name + ": truncated JPEG (the file ends before its end-of-image marker)");
 
-    int dw = 0, dh = 0;
-    stbi_uc *px = stbi_load_from_memory(bytes, (int)n, &dw, &dh, &comp, 3);
-    if (!px) return status::failure(name + ": cannot decode " + label + " (" + stbi_failure_reason() + ")");
     image_u8 img;
-    img.width = dw;
-    img.height = dh;
-    img.channels = 3;
-    img.pixels.assign(px, px + (size_t)dw * dh * 3);
-    stbi_image_free(px);
+#if SAM_HAVE_LIBJPEG
+    if (opt.codec == image_codec::system && type == "jpeg")
+        st = decode_with_libjpeg(bytes, n, name, opt.max_pixels, img);
+    else
+#endif
+#if SAM_HAVE_LIBPNG
+    if (opt.codec == image_codec::system && type == "png")
+        st = decode_with_libpng(bytes, n, name, opt.max_pixels, img);
+    else
+#endif
+        st = decode_with_stb(bytes, n, name, type, label, opt.max_pixels, img);
+    if (!st) return st;
 
     int orientation = opt.apply_exif && type == "jpeg" ? exif_orientation(bytes, n) : 1;
     out = orientation == 1 ? std::move(img) : apply_orientation(img, orientation);

@@ -5,6 +5,10 @@
 // against max_pixels before any pixel memory is allocated.
 //   sam::image_u8 img;
 //   sam::status st = sam::decode_image(bytes, n, "cat.jpg", img, {});
+// JPEG decodes with libjpeg-turbo (natively Debian's library, in the browser its
+// source compiled to WebAssembly) and PNG with libpng (natively) or stb_image (in
+// the browser, the same pixels), set up as PIL sets them up, so the pixels equal
+// PIL's: what the official SAM pipeline sees, in the embedder and the browser alike.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -15,9 +19,24 @@
 
 namespace sam {
 
+// Who decodes JPEG and PNG (GIF and BMP always go to stb_image).
+//   system: libjpeg-turbo, and libpng where built in (else stb_image, which gives the
+//     same PNG pixels), PIL's settings: Image.open(f).convert("RGB") exactly, except
+//     16-bit grey, whose high byte is kept (PIL clips it to 255); CMYK JPEGs as PIL
+//     converts them (Adobe inverted, then PIL's cmyk2rgb).
+//   stb: stb_image 2.27 with our hostile-input patch (scripts/patches) for every
+//     format; JPEG pixels may differ from libjpeg's by a few levels.
+enum class image_codec { system, stb };
+bool image_codec_available(image_codec codec);
+
 struct decode_options {
     uint64_t max_pixels = 100'000'000;  // width * height limit, checked from the header
     bool apply_exif = true;             // rotate/flip JPEGs by their EXIF orientation
+#if SAM_HAVE_LIBJPEG
+    image_codec codec = image_codec::system;
+#else
+    image_codec codec = image_codec::stb;
+#endif
 };
 
 // Sets `type` to "jpeg", "png", "gif" or "bmp" from the magic bytes. Anything

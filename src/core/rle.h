@@ -55,6 +55,16 @@ rle rle_merge(const rle &a, const rle &b, rle_merge_op op);
 // (O(runs)), so hit-testing a click needs no decoded mask.
 bool rle_contains(const rle &r, int x, int y);
 
+// The pixels of `r` inside the w x h window whose top-left pixel is (x0, y0), as a
+// row-major binary_mask (0 outside `r`). Reads the runs directly, so cropping a small
+// object out of a large image costs its runs, not a whole-image decode.
+binary_mask rle_crop(const rle &r, int x0, int y0, int w, int h);
+
+// The rle of a height x width image that is `win` in its top-left corner and 0 elsewhere
+// (win.width <= width, win.height <= height): the window's own runs, split at its column
+// ends, with the rows below it and the columns right of it added as zeros.
+rle rle_from_top_left(const binary_mask &win, int height, int width);
+
 // True when counts sum to height*width (what every function above assumes).
 bool rle_is_valid(const rle &r);
 

@@ -6,13 +6,21 @@
 //       the written file back.
 //   sam_coco check coco.json
 //       imports the file into an empty document; prints a summary, or the error (exit 1).
+//   sam_coco check --stdin
+//       the same check for many texts, one long-lived process (scripts/serve's store):
+//       each request is a line "<byte count>\n" then that many bytes of COCO JSON; each
+//       reply is one JSON line {"ok": true, "images", "categories", "annotations",
+//       "renumbered", "warnings"} or {"ok": false, "error": "request: annotations[3].bbox: ..."}.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <iterator>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "core/annotation_document.h"
 #include "core/coco_json.h"
@@ -43,7 +51,8 @@ int usage() {
     std::fprintf(stderr,
                  "usage: sam_coco from-masks --masks M.npy --out coco.json [--rle] [--tolerance PX] "
                  "[--file-name NAME] [--decoded OUT.npy]\n"
-                 "       sam_coco check coco.json\n");
+                 "       sam_coco check coco.json\n"
+                 "       sam_coco check --stdin   (\"<bytes>\\n\" + COCO JSON in, one JSON line out, repeated)\n");
     return 2;
 }
 
@@ -64,6 +73,45 @@ int check(const std::string &path) {
                 base_name(path).c_str(), rep.images_added, rep.categories_added, rep.annotations_added,
                 rep.polygon_annotations, rep.rle_annotations, rep.annotations_renumbered);
     for (const std::string &w : rep.warnings) std::printf("warning: %s\n", w.c_str());
+    return 0;
+}
+
+// Answers requests until stdin ends. A request that cannot be read whole ends the loop:
+// the caller sees the process exit rather than a reply that belongs to nothing.
+int check_stdin() {
+    using json = nlohmann::json;
+    std::ios::sync_with_stdio(false);
+    std::string header, text;
+    while (std::getline(std::cin, header)) {
+        if (header.empty()) continue;
+        char *end = nullptr;
+        unsigned long long n = std::strtoull(header.c_str(), &end, 10);
+        if (end == header.c_str() || *end != '\0' || n > (1ull << 32)) {
+            std::fprintf(stderr, "sam_coco check --stdin: bad request header \"%s\"\n", header.c_str());
+            return 2;
+        }
+        text.resize((size_t)n);
+        if (n && !std::cin.read(&text[0], (std::streamsize)n)) {
+            std::fprintf(stderr, "sam_coco check --stdin: request cut short\n");
+            return 2;
+        }
+        sam::annotation_document doc;
+        sam::coco_import_report rep;
+        sam::status st = sam::coco_import(text, "request", doc, rep);
+        json reply;
+        if (st) {
+            reply = json{{"ok", true},
+                         {"images", rep.images_added},
+                         {"categories", rep.categories_added},
+                         {"annotations", rep.annotations_added},
+                         {"renumbered", rep.annotations_renumbered},
+                         {"warnings", rep.warnings}};
+        } else {
+            reply = json{{"ok", false}, {"error", st.message}};
+        }
+        // replace: a message may quote bytes of the request that are not UTF-8.
+        std::cout << reply.dump(-1, ' ', false, json::error_handler_t::replace) << std::endl;
+    }
     return 0;
 }
 
@@ -156,6 +204,7 @@ int from_masks(int argc, char **argv) {
 int main(int argc, char **argv) {
     if (argc < 2) return usage();
     std::string cmd = argv[1];
+    if (cmd == "check" && argc == 3 && std::strcmp(argv[2], "--stdin") == 0) return check_stdin();
     if (cmd == "check" && argc == 3) return check(argv[2]);
     if (cmd == "from-masks") return from_masks(argc, argv);
     return usage();

@@ -2,7 +2,8 @@
 // 127.0.0.1, a free port, cross-origin isolation headers (COOP/COEP, so ONNX
 // Runtime Web may use threads) and several roots: mounts = { '/': dir, '/data/': dir2 };
 // a mount's value may be a list of folders, searched in order (an overlay, like
-// the offline bundle's dataset files beside the app).
+// the offline bundle's dataset files beside the app); { isolation: false } leaves
+// COOP/COEP out, as a plain static host does.
 //   const srv = await startStaticServer({ '/': 'build/wasm/site' });  ... srv.url ... await srv.close();
 import http from 'node:http';
 import fs from 'node:fs';
@@ -14,7 +15,7 @@ const TYPES = {
   '.jpeg': 'image/jpeg', '.onnx': 'application/octet-stream', '.npy': 'application/octet-stream',
 };
 
-export async function startStaticServer(mounts) {
+export async function startStaticServer(mounts, { isolation = true } = {}) {
   const entries = Object.entries(mounts).sort((a, b) => b[0].length - a[0].length);
   const server = http.createServer((req, res) => {
     const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
@@ -27,11 +28,12 @@ export async function startStaticServer(mounts) {
       if (fs.existsSync(f) && fs.statSync(f).isDirectory()) f = path.join(f, 'index.html');
       if (fs.existsSync(f)) { file = f; break; }
     }
-    const headers = {
+    // isolation: false serves as a plain static host does (no COOP/COEP: one thread).
+    const headers = isolation ? {
       'Cross-Origin-Opener-Policy': 'same-origin',
       'Cross-Origin-Embedder-Policy': 'require-corp',
       'Cache-Control': 'no-store',
-    };
+    } : { 'Cache-Control': 'no-store' };
     if (!file || !fs.existsSync(file)) {
       res.writeHead(404, headers);
       res.end('not found');

@@ -1,26 +1,8 @@
-// libFuzzer target: decode_image (stb_image JPEG/PNG/BMP/GIF + EXIF) on
-// arbitrary bytes, with a 4-megapixel limit so a fuzzed header cannot make the
-// fuzzer run out of memory.
-#include <cstddef>
-#include <cstdint>
-#include <string>
-
-#include "core/image_decode.h"
+// libFuzzer target: decode_image with the native decoders (libjpeg-turbo for
+// JPEG, libpng for PNG, stb_image for BMP/GIF) + EXIF on arbitrary bytes.
+// The WebAssembly app's stb_image path has its own target, fuzz_image_decode_stb.
+#include "image_decode_target.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    std::string type;
-    (void)sam::sniff_image_type(data, size, type, "fuzz");
-    int w = 0, h = 0;
-    (void)sam::probe_image_size(data, size, "fuzz", w, h);
-
-    sam::decode_options opt;
-    opt.max_pixels = 4'000'000;
-    sam::image_u8 img;
-    if (sam::decode_image(data, size, "fuzz", img, opt).ok()) {
-        if (img.channels != 3 || img.width <= 0 || img.height <= 0 ||
-            img.pixels.size() != (size_t)img.width * img.height * 3 ||
-            (uint64_t)img.width * img.height > opt.max_pixels)
-            __builtin_trap();
-    }
-    return 0;
+    return fuzz_image_decode_with(data, size, sam::image_codec::system);
 }

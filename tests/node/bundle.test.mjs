@@ -84,14 +84,19 @@ test('bundle of the sample pictures is self-contained and served by scripts/serv
     const py = await start_python_server(out);
     try { await check_served(py.url, out); } finally { py.stop(); }
 
-    // A second run replaces the bundle (the work folder is reused: nothing re-embedded).
+    // A second run replaces the bundle (the work folder is reused: nothing re-embedded);
+    // the server's annotation store in the work dataset stays out of the public bundle.
+    const store_files = ['annotations.sqlite', 'annotations.sqlite-wal', 'annotations.json', 'annotations.imported.json'];
+    for (const f of store_files) fs.writeFileSync(path.join(work, f), 'server state');
     const again = await run_bundle([out, '--app', app, '--model', TINY, '--work', work]);
     assert.equal(again.code, 0, again.stderr);
+    for (const f of store_files) assert.ok(!fs.existsSync(path.join(out, f)), f);
     assert.match(again.stderr, /skipped/);
     assert.doesNotMatch(again.stderr, /embedded /);
 });
 
-test('bundle of the real app when it is built', { skip: !fs.existsSync(path.join(repo, 'build/wasm/site/index.html')) && 'build/wasm/site not built' }, async () => {
+test('bundle of the real app (build/wasm/site, which scripts/test builds first)', async () => {
+    assert.ok(fs.existsSync(path.join(repo, 'build/wasm/site/index.html')), 'build/wasm/site not built: run scripts/build-wasm');
     const out = path.join(tmp, 'real');
     const r = await run_bundle([out, '--model', TINY, '--work', path.join(tmp, 'work')]);
     assert.equal(r.code, 0, r.stderr);

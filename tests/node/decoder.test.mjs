@@ -18,7 +18,8 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const TINY = path.join(repo, 'tests', 'fixtures', 'tiny');
 const REFERENCE = process.env.SAM_REFERENCE || path.resolve(repo, '..', 'shared', 'sam-reference');
 const DECODER_IO = path.join(REFERENCE, 'decoder', 'decoder_io.npz');
-const no_reference = fs.existsSync(DECODER_IO) ? false : `${DECODER_IO} not found`;
+// The reference data is required: a missing ../shared/sam-reference fails these tests.
+const require_reference = () => assert.ok(fs.existsSync(DECODER_IO), `${DECODER_IO} not found: the tests need ../shared/sam-reference beside the checkout`);
 const CASES = ['a', 'b', 'c', 'd', 'e'];
 const INPUTS = ['image_embeddings', 'point_coords', 'point_labels', 'mask_input', 'has_mask_input', 'orig_im_size'];
 // Tolerances of the reference README (measured ONNX vs PyTorch errors are 4-10x smaller).
@@ -94,7 +95,8 @@ function synthetic_feeds(seed, n) {
 const OPTS = { session_options: { intraOpNumThreads: 1, interOpNumThreads: 1 } };
 
 for (const [file, mode, kind] of [['official_decoder.onnx', 'multi', 4], ['official_decoder_single.onnx', 'single', 1]]) {
-    test(`${file} reproduces decoder_io.npz (${mode}) within the reference tolerances`, { skip: no_reference }, async () => {
+    test(`${file} reproduces decoder_io.npz (${mode}) within the reference tolerances`, async () => {
+        require_reference();
         const npz = read_npz(DECODER_IO);
         const dec = await load_decoder_session(ort, path.join(REFERENCE, 'decoder', file), OPTS);
         assert.equal(dec.kind, 'full');
@@ -118,7 +120,8 @@ test('tiny model: fast and full decoders give the same low-res masks and IoUs', 
     assert.equal(fast.kind, 'fast');
     assert.equal(full.kind, 'full');
     const feeds = [1, 2, 3, 4, 6].map((n) => synthetic_feeds(n * 7919, n));
-    if (!no_reference) { const npz = read_npz(DECODER_IO); for (const c of CASES) feeds.push(reference_feeds(npz, c)); }
+    require_reference();
+    { const npz = read_npz(DECODER_IO); for (const c of CASES) feeds.push(reference_feeds(npz, c)); }
     for (const f of feeds) {
         const a = await fast.run(f);
         const b = await full.run(f, ['masks', 'iou_predictions', 'low_res_masks']);
@@ -194,7 +197,7 @@ test('ONNX Runtime Web (wasm) gives the outputs of onnxruntime-node through the 
             assert.ok(max_abs_diff(a.iou_predictions.data, b.iou_predictions.data) <= 1e-5, `${name} iou`);
         }
     }
-    if (no_reference) return;
+    require_reference();
     // The official export, unchanged, against the official PyTorch outputs (one case: wasm is slow here).
     const npz = read_npz(DECODER_IO);
     const web = await load_decoder_session(ort_web, new Uint8Array(fs.readFileSync(path.join(REFERENCE, 'decoder', 'official_decoder.onnx'))), web_opts);

@@ -207,7 +207,8 @@ test('bad images are reported by name and skipped; exit status is non-zero', asy
     assert.ok(!fs.existsSync(path.join(ds, 'images', 'huge.png')));
 });
 
-test('sam_preprocess (C++ core) equals the official SAM encoder input', { skip: !fs.existsSync(REFERENCE) && 'no ../shared/sam-reference' }, () => {
+test('sam_preprocess (C++ core) equals the official SAM encoder input', () => {
+    assert.ok(fs.existsSync(REFERENCE), `${REFERENCE} not found: the tests need ../shared/sam-reference beside the checkout`);
     const npz = read_npz(REFERENCE);
     for (let i = 0; i < 4; i++) {
         const image = npz.get(`img${i}.image`);

@@ -107,6 +107,29 @@ test('--everything writes proposals that pass the thresholds and NMS', async () 
     }
 });
 
+test('--everything filters by predicted IoU and stability: thresholds remove some masks and keep exactly the others', async () => {
+    const entry = read_json(path.join(ds, 'manifest.json')).images[0];
+    const file = path.join(ds, 'proposals', `${path.basename(entry.embedding, '.npy')}.json`);
+    const base = ['--everything', '--out', ds, '--points-per-side', '4', '--threads', '1', '--box-nms-thresh', '1'];
+    // No filtering and no NMS: every decoded mask (non-empty) is a proposal.
+    const all = await run_embed([...base, '--pred-iou-thresh', '0', '--stability-score-thresh', '0']);
+    assert.equal(all.code, 0, all.stderr + all.stdout);
+    const every = read_json(file).annotations;
+    assert.ok(every.length >= 4, `only ${every.length} masks without filtering`);
+    // Thresholds at the medians of what came out: some masks must go, some must stay.
+    const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+    const iou_t = median(every.map((a) => a.predicted_iou));
+    const stab_t = median(every.map((a) => a.stability_score));
+    const r = await run_embed([...base, '--pred-iou-thresh', String(iou_t), '--stability-score-thresh', String(stab_t)]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const kept = read_json(file).annotations;
+    const key = (a) => `${a.point_coords[0].join(',')}|${a.predicted_iou}|${a.stability_score}`;
+    // The official rule: predicted_iou > thresh, stability_score >= thresh.
+    const want = every.filter((a) => a.predicted_iou > iou_t && a.stability_score >= stab_t).map(key).sort();
+    assert.ok(want.length > 0 && want.length < every.length, `thresholds at the medians keep ${want.length} of ${every.length}`);
+    assert.deepEqual(kept.map(key).sort(), want);
+});
+
 test('--everything skips done images and redoes them when a parameter changes', async () => {
     const args = ['--everything', '--out', ds, ...ARGS, '--box-nms-thresh', '0.5'];
     const r1 = await run_embed(args);

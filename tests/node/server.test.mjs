@@ -1,12 +1,13 @@
 // Tests of scripts/serve: headers and MIME types, path attacks, the body limit,
-// versioned annotations (concurrent PUTs, restart persistence), POST /api/embed.
+// versioned whole-document annotations (concurrent PUTs, restart persistence), POST /api/embed.
+// The store's per-image API, security, limits and crashes have their own suites (server_*.test.mjs).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
-import { spawn_server, raw_request } from './server_harness.mjs';
+import { spawn_server, raw_request, wait_for } from './server_harness.mjs';
 import { TINY, run_embed, make_images, read_json } from './embed_harness.mjs';
 import { test_picture } from './png_file.mjs';
 import { read_npy, npy_to_f32 } from '../../scripts/embedder/npy_file.mjs';
@@ -14,10 +15,13 @@ import { read_npy, npy_to_f32 } from '../../scripts/embedder/npy_file.mjs';
 const SECRET = 'TOPSECRET-do-not-serve';
 let tmp, app, ds, srv;
 
-function coco(n_images) {
+const MANIFEST_IMAGES = Array.from({ length: 3 }, (_, i) => ({ id: i + 1, file: `images/img${i}.jpg`, width: 64, height: 48 }));
+
+// A whole COCO document of the dataset with n triangles on its first image.
+function coco(n) {
     return {
-        images: Array.from({ length: n_images }, (_, i) => ({ id: i + 1, file_name: `img${i}.jpg`, width: 64, height: 48 })),
-        annotations: [],
+        images: MANIFEST_IMAGES.map((im) => ({ id: im.id, file_name: im.file.slice('images/'.length), width: im.width, height: im.height })),
+        annotations: Array.from({ length: n }, (_, i) => ({ id: i + 1, image_id: 1, category_id: 1, segmentation: [[1, 1, 20, 1, 10, 15 + (i % 30)]], iscrowd: 0 })),
         categories: [{ id: 1, name: 'cat' }],
     };
 }
@@ -40,7 +44,7 @@ before(async () => {
     fs.symlinkSync(path.join(tmp, 'secret.txt'), path.join(app, 'link_out.txt'));
     fs.symlinkSync(path.join(tmp, 'outside'), path.join(app, 'linkdir'));
     fs.symlinkSync(path.join(app, 'sub', 'page.txt'), path.join(app, 'link_in.txt'));
-    fs.writeFileSync(path.join(ds, 'manifest.json'), JSON.stringify({ version: 1, images: [] }));
+    fs.writeFileSync(path.join(ds, 'manifest.json'), JSON.stringify({ version: 1, images: MANIFEST_IMAGES }));
     fs.writeFileSync(path.join(ds, 'decoder.onnx'), Buffer.alloc(16, 7));
     fs.writeFileSync(path.join(ds, 'embeddings', 'a.npy'), Buffer.alloc(32, 1));
     srv = await spawn_server(['--app', app, '--max-body', '1', ds]);
@@ -147,10 +151,12 @@ test('annotations: validation, versions, stale PUT refused', async () => {
     r = await fetch(url);
     const doc = await r.json();
     assert.equal(doc.version, 2);
-    assert.equal(doc.images.length, 2);
-    const on_disk = JSON.parse(fs.readFileSync(path.join(ds, 'annotations.json'), 'utf8'));
-    assert.equal(on_disk.images.length, 2);
+    assert.equal(doc.annotations.length, 2);
+    assert.equal(doc.images.length, MANIFEST_IMAGES.length);
     assert.equal(r.status, 200);
+    // The store is the SQLite file; no annotations.json is written any more.
+    assert.ok(fs.existsSync(path.join(ds, 'annotations.sqlite')));
+    assert.ok(!fs.existsSync(path.join(ds, 'annotations.json')));
     assert.equal((await fetch(new URL('/api/annotations/nope', srv.url))).status, 404);
 });
 
@@ -167,7 +173,7 @@ test('concurrent PUTs on one version: exactly one wins', async () => {
     for (const r of refused) assert.equal(r.body.version, version + 1);
     const doc = await (await fetch(url)).json();
     assert.equal(doc.version, version + 1);
-    assert.equal(doc.images.length, 10 + results.indexOf(ok[0]));
+    assert.equal(doc.annotations.length, 10 + results.indexOf(ok[0]));
     // No temp files left behind by the atomic writes.
     assert.deepEqual(fs.readdirSync(ds).filter((f) => f.includes('.tmp')), []);
 });
@@ -216,11 +222,11 @@ test('annotations survive a server restart', async () => {
     assert.equal((await r.json()).version, before_restart.version + 1);
 });
 
-test('non-loopback bind prints a warning', async () => {
+test('non-loopback bind prints a warning and a token', async () => {
     const other = await spawn_server(['--host', '0.0.0.0', '--app', app]);
     try {
-        await new Promise((r) => setTimeout(r, 200));
-        assert.match(other.stderr(), /WARNING: bound to 0\.0\.0\.0/);
+        assert.match(other.token, /^[A-Za-z0-9_-]{32}$/);
+        await wait_for(() => /WARNING: bound to 0\.0\.0\.0/.test(other.stderr()), 'the warning');
     } finally { await other.stop(); }
 });
 

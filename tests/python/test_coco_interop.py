@@ -14,17 +14,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pycocotools = pytest.importorskip("pycocotools")
-from pycocotools import mask as mask_utils  # noqa: E402
-from pycocotools.coco import COCO  # noqa: E402
+from pycocotools import mask as mask_utils
+from pycocotools.coco import COCO
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = Path(os.environ.get("SAM_COCO_TOOL", ROOT / "build" / "native" / "sam_coco"))
 REFERENCE = Path(os.environ.get("SAM_REFERENCE_DIR", ROOT.parent / "shared" / "sam-reference"))
 
-pytestmark = pytest.mark.skipif(
-    not TOOL.exists(), reason=f"{TOOL} not built (scripts/test builds build/native first)"
-)
+
+
+@pytest.fixture(autouse=True)
+def require_tool():
+    if not TOOL.exists():
+        pytest.fail(f"{TOOL} not built (scripts/test builds build/native first)", pytrace=False)
 
 
 def synthetic_masks():
@@ -57,15 +59,13 @@ def synthetic_masks():
 def mask_sets():
     """name -> (N,H,W) bool masks sharing one image size."""
     sets = {}
-    # Without the reference folder (a clone not beside shared/) only the synthetic masks run.
-    if (REFERENCE / "coco_rle" / "masks.npz").exists():
-        ref = np.load(REFERENCE / "coco_rle" / "masks.npz")
-        for k in ref.files:
-            sets["ref_" + k] = ref[k][None]
-    if (REFERENCE / "amg" / "amg.npz").exists():
-        amg = np.load(REFERENCE / "amg" / "amg.npz")
-        sets["amg_rle_masks"] = amg["rle_masks"]
-        sets["amg_rsr_input"] = amg["rsr_input"][None]
+    # The reference folder is required: without it, collecting this file fails.
+    ref = np.load(REFERENCE / "coco_rle" / "masks.npz")
+    for k in ref.files:
+        sets["ref_" + k] = ref[k][None]
+    amg = np.load(REFERENCE / "amg" / "amg.npz")
+    sets["amg_rle_masks"] = amg["rle_masks"]
+    sets["amg_rsr_input"] = amg["rsr_input"][None]
     syn = synthetic_masks()
     sets["synthetic"] = np.stack(list(syn.values()))
     return sets

@@ -11,7 +11,7 @@ from model_paths import REFERENCE
 
 from sam_model import CheckpointError, build_sam, build_sam_decoder_only, parameter_counts, state_shapes
 
-needs_reference = pytest.mark.skipif(not os.path.isdir(REFERENCE), reason=f"{REFERENCE} not found")
+needs_reference = pytest.mark.usefixtures("require_reference")  # fails when ../shared is missing
 
 KEY_FILES = {"vit_b": "image_encoder/keys_vit_b.json", "vit_l": "image_encoder/keys_vit_l.json",
              "vit_h": "image_encoder/keys_vit_h.json", "vit_t": "tinyvit/keys_vit_t.json"}

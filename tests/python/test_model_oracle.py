@@ -36,7 +36,7 @@ def _import_official():
         import segment_anything.modeling as modeling
         from segment_anything.utils.onnx import SamOnnxModel
     except Exception as e:  # pragma: no cover
-        pytest.skip(f"segment_anything not importable: {e}")
+        pytest.fail(f"the oracle segment_anything is not importable ({e}): scripts/bootstrap installs it", pytrace=False)
     return modeling, SamOnnxModel
 
 

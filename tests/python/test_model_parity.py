@@ -11,7 +11,7 @@ from model_paths import REFERENCE, ROOT
 
 from sam_model import parity
 
-needs_reference = pytest.mark.skipif(not os.path.isdir(REFERENCE), reason=f"{REFERENCE} not found")
+needs_reference = pytest.mark.usefixtures("require_reference")  # fails when ../shared is missing
 
 
 @needs_reference
