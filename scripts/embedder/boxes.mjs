@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import { load_decoder_session, decoder_feeds } from '../lib/decoder_session.mjs';
-import { read_manifest, MANIFEST_FILE } from './dataset.mjs';
+import { read_manifest, MANIFEST_FILE, require_sam1 } from './dataset.mjs';
 import { amg_tool, read_embedding } from './everything.mjs';
 
 const USAGE = `usage: scripts/embed --boxes BOXES --out DATASET_DIR [--classes classes.txt]
@@ -61,6 +61,7 @@ export async function main(argv) {
     try {
         manifest = read_manifest(path.join(o.out, MANIFEST_FILE));
         if (!manifest) throw new Error(`${path.join(o.out, MANIFEST_FILE)} not found: embed the images first`);
+        require_sam1(manifest, path.join(o.out, MANIFEST_FILE), '--boxes');
         const decoder_file = o.decoder || path.join(o.out, manifest.model?.decoder || 'decoder.onnx');
         const session_options = o.threads ? { intraOpNumThreads: o.threads, interOpNumThreads: 1 } : {};
         decoder = await load_decoder_session(ort, decoder_file, { expect: 'single', session_options });

@@ -3,9 +3,13 @@ import { run_embed, run_merge } from './embed_run.mjs';
 
 const USAGE = `usage: scripts/embed --encoder encoder.onnx --images DIR_OR_GLOB [--images ...] --out DATASET_DIR
                     [--decoder decoder.onnx] [--decoder-full decoder_full.onnx] [--model-id ID]
-                    [--fp16] [--shard K/N] [--threads T] [--max-pixels N]
+                    [--fp16 | --fp32] [--shard K/N] [--threads T] [--max-pixels N]
        scripts/embed --merge --out DATASET_DIR
   Writes DATASET_DIR/images/, embeddings/<stem>.npy ([1,256,64,64]) and manifest.json.
+  A SAM 2.1 encoder (outputs image_embed, high_res_feats_0, high_res_feats_1) gets
+  SAM 2's preprocessing and writes the three tensors per image, embeddings/<name>/<stem>.npy,
+  into a version 2 manifest. Embeddings are float32 for SAM 1 and float16 for
+  SAM 2.1 unless --fp16 / --fp32 says otherwise.
   Unchanged images (same image and encoder sha256) are skipped, so a killed run is
   resumed by running it again. --shard K/N embeds images i with i % N == K of the
   sorted list into manifest.shard-K-of-N.json; --merge combines the N shard files.
@@ -16,7 +20,7 @@ const USAGE = `usage: scripts/embed --encoder encoder.onnx --images DIR_OR_GLOB 
   and build/native is built when none exists.`;
 
 function parse_args(argv) {
-    const o = { images: [], threads: 0, fp16: false, merge: false, shard: null, max_pixels: 0 };
+    const o = { images: [], threads: 0, fp16: undefined, merge: false, shard: null, max_pixels: 0 };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         const val = () => {
@@ -31,6 +35,7 @@ function parse_args(argv) {
         else if (a === '--decoder-full') o.decoder_full = val();
         else if (a === '--model-id') o.model_id = val();
         else if (a === '--fp16') o.fp16 = true;
+        else if (a === '--fp32') o.fp16 = false;
         else if (a === '--merge') o.merge = true;
         else if (a === '--threads') { o.threads = Number(val()); if (!Number.isInteger(o.threads) || o.threads < 0) throw new Error('--threads needs a whole number'); }
         else if (a === '--max-pixels') { o.max_pixels = Number(val()); if (!Number.isInteger(o.max_pixels) || o.max_pixels <= 0) throw new Error('--max-pixels needs a positive whole number'); }

@@ -1,18 +1,27 @@
-// dataset.mjs - the dataset folder and its manifest.json (contract version 1):
+// dataset.mjs - the dataset folder and its manifest.json:
 //   DATASET/manifest.json, images/<file>, embeddings/<stem>.npy, decoder.onnx
-//   {"version": 1, "model": {"id", "encoder_sha256", "decoder"},
+//   {"version": 1, "model": {"id", "encoder_sha256", "decoder", "spec"},
 //    "images": [{"id", "file", "width", "height", "sha256", "embedding", "embedding_dtype"}]}
-// Paths are relative to the folder; width/height are those of the EXIF-oriented
-// image. embed_one() turns one image file into a manifest entry (without id);
-// the embedder CLI and the server's POST /api/embed both go through it.
+// SAM 2.1 datasets are version 2 (readers of version 1 cannot decode them): their
+// model.spec is required and each image has three feature files,
+//   "features": {"image_embed": "embeddings/image_embed/<stem>.npy",
+//                "high_res_feats_0": "embeddings/high_res_feats_0/<stem>.npy", "high_res_feats_1": ...}
+// with "embedding" = the image_embed file (scripts/lib/model_spec.mjs; the app reads
+// the spec with src/core/model_spec.h). Paths are relative to the folder;
+// width/height are those of the EXIF-oriented image. embed_one() turns one image
+// file into a manifest entry (without id); the embedder CLI and the server's POST
+// /api/embed both go through it.
 import fs from 'node:fs';
 import path from 'node:path';
 import { write_file_atomic, sha256_file, temp_path } from '../server/atomic_file.mjs';
 import { npy_bytes } from './npy_file.mjs';
-import { EMBEDDING_SHAPE } from './encoder.mjs';
+import { SAM1_SPEC, entry_feature_files, feature_files_for, manifest_version, spec_json, spec_of_manifest } from '../lib/model_spec.mjs';
 
+// The version of SAM 1 manifests; manifest_version(spec) gives 2 for SAM 2.1.
 export const MANIFEST_VERSION = 1;
+export const MANIFEST_VERSIONS = [1, 2];
 export const MANIFEST_FILE = 'manifest.json';
+export { manifest_version };
 
 export function read_manifest(file) {
     let text;
@@ -22,10 +31,17 @@ export function read_manifest(file) {
     }
     let m;
     try { m = JSON.parse(text); } catch (err) { throw new Error(`${file}: not valid JSON (${err.message})`); }
-    if (!m || m.version !== MANIFEST_VERSION || !Array.isArray(m.images)) {
-        throw new Error(`${file}: not a version ${MANIFEST_VERSION} manifest (need "version": 1 and an "images" array)`);
+    if (!m || !MANIFEST_VERSIONS.includes(m.version) || !Array.isArray(m.images)) {
+        throw new Error(`${file}: not a version 1 or 2 manifest (need "version": 1 or 2 and an "images" array)`);
     }
     return m;
+}
+
+// Modes that only know SAM 1's decoder (segment everything, detector boxes) refuse
+// other datasets up front instead of failing on the decoder's inputs.
+export function require_sam1(manifest, file, what) {
+    const spec = spec_of_manifest(manifest, file);
+    if (spec !== SAM1_SPEC) throw new Error(`${file}: a ${spec.family} dataset; ${what} supports SAM 1 datasets only for now`);
 }
 
 export async function write_manifest(file, manifest) {
@@ -34,10 +50,15 @@ export async function write_manifest(file, manifest) {
 
 // Every entry must be redone when the encoder changed: old embeddings would
 // silently pair a new decoder with features from another model.
-export function entry_is_current(dataset_dir, manifest, entry, sha256, encoder_sha256, dtype) {
+export function entry_is_current(dataset_dir, manifest, entry, sha256, encoder_sha256, dtype, spec = SAM1_SPEC) {
     return !!(entry && manifest && manifest.model && manifest.model.encoder_sha256 === encoder_sha256 &&
-        entry.sha256 === sha256 && entry.embedding_dtype === dtype &&
-        fs.existsSync(path.join(dataset_dir, entry.embedding)) && fs.existsSync(path.join(dataset_dir, entry.file)));
+        entry.sha256 === sha256 && entry.embedding_dtype === dtype && entry_files_exist(dataset_dir, entry, spec));
+}
+
+// The image and every feature file an entry names are on disk.
+export function entry_files_exist(dataset_dir, entry, spec = SAM1_SPEC) {
+    const files = [entry.file, ...entry_feature_files(spec, entry)];
+    return files.every((f) => typeof f === 'string' && fs.existsSync(path.join(dataset_dir, f)));
 }
 
 // Embedding file names for a sorted list of image basenames: <stem>.npy, or the
@@ -67,22 +88,38 @@ async function copy_atomic(src, dest) {
 // Preprocess (C++ core), encode, write the embedding, then copy the image in:
 // the entry only becomes visible once the manifest names it, and everything it
 // names is already on disk by then.
+// `embedding` is the SAM 1 file name (embeddings/<stem>.npy); SAM 2.1's three files
+// derive from it (feature_files_for). The preprocessing must be enc.spec's.
 export async function embed_one({ pre, enc, dataset_dir, src, file, embedding, sha256, dtype }) {
+    const spec = enc.spec || SAM1_SPEC;
+    if ((pre.preprocess || SAM1_SPEC.preprocess) !== spec.preprocess) {
+        throw new Error(`embed_one: images preprocessed as ${pre.preprocess} for a ${spec.family} encoder (needs ${spec.preprocess})`);
+    }
     const { info, tensor } = await pre.run(src);
-    const values = await enc.run(tensor);
-    fs.mkdirSync(path.join(dataset_dir, path.dirname(embedding)), { recursive: true });
+    const values = await enc.run_all(tensor);
+    const files = feature_files_for(spec, embedding);
+    for (const f of spec.features) {
+        const dest = path.join(dataset_dir, files[f.name]);
+        fs.mkdirSync(path.dirname(dest), { recursive: true });
+        await write_file_atomic(dest, npy_bytes(values[f.name], f.shape, dtype));
+    }
     fs.mkdirSync(path.join(dataset_dir, path.dirname(file)), { recursive: true });
-    await write_file_atomic(path.join(dataset_dir, embedding), npy_bytes(values, EMBEDDING_SHAPE, dtype));
     await copy_atomic(src, path.join(dataset_dir, file));
-    return { file, width: info.width, height: info.height, sha256: sha256 ?? await sha256_file(src), embedding, embedding_dtype: dtype };
+    const entry = {
+        file, width: info.width, height: info.height, sha256: sha256 ?? await sha256_file(src),
+        embedding: files[spec.features[0].name], embedding_dtype: dtype,
+    };
+    if (spec.features.length > 1) entry.features = files;
+    return entry;
 }
 
-// Copies the decoder(s) in and returns the manifest's "model" object.
-export async function prepare_model(dataset_dir, { encoder_sha256, model_id, decoder, decoder_full, previous }) {
+// Copies the decoder(s) in and returns the manifest's "model" object (with the
+// model spec; SAM 2.1's decoder interface is checked by the app when it loads).
+export async function prepare_model(dataset_dir, { encoder_sha256, model_id, decoder, decoder_full, previous, spec = SAM1_SPEC }) {
     fs.mkdirSync(dataset_dir, { recursive: true });
     if (decoder) await copy_atomic(decoder, path.join(dataset_dir, 'decoder.onnx'));
     if (decoder_full) await copy_atomic(decoder_full, path.join(dataset_dir, 'decoder_full.onnx'));
-    const model = { id: model_id || previous?.id || 'sam', encoder_sha256 };
+    const model = { id: model_id || previous?.id || (spec === SAM1_SPEC ? 'sam' : spec.family), encoder_sha256, spec: spec_json(spec) };
     if (fs.existsSync(path.join(dataset_dir, 'decoder.onnx'))) model.decoder = 'decoder.onnx';
     if (fs.existsSync(path.join(dataset_dir, 'decoder_full.onnx'))) model.decoder_full = 'decoder_full.onnx';
     return model;
@@ -100,6 +137,6 @@ export function assign_ids(entries, previous_ids) {
 }
 
 export function ordered_entry(e) {
-    const { id, file, width, height, sha256, embedding, embedding_dtype, ...rest } = e;
-    return { id, file, width, height, sha256, embedding, embedding_dtype, ...rest };
+    const { id, file, width, height, sha256, embedding, embedding_dtype, features, ...rest } = e;
+    return { id, file, width, height, sha256, embedding, embedding_dtype, ...(features ? { features } : {}), ...rest };
 }

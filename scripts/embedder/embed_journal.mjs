@@ -16,7 +16,7 @@ const JOURNAL_RE = /^\.embed-journal-([A-Za-z0-9]+)-(\d+)-[0-9a-f]{12}\.json$/;
 function manifest_files(dir) {
     try {
         const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
-        return new Set((m.images || []).flatMap((e) => [e.file, e.embedding]));
+        return new Set((m.images || []).flatMap((e) => [e.file, e.embedding, ...Object.values(e.features || {})]));  // SAM 2.1: three feature files
     } catch (err) {
         if (err.code === 'ENOENT') return new Set();
         return null;  // unreadable manifest: remove nothing

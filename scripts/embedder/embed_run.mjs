@@ -9,9 +9,10 @@ import { sam_encoder } from './encoder.mjs';
 import { preprocessor } from './preprocess_tool.mjs';
 import { progress } from './progress.mjs';
 import {
-    MANIFEST_FILE, MANIFEST_VERSION, read_manifest, write_manifest, entry_is_current, embedding_names,
-    embed_one, prepare_model, assign_ids, ordered_entry,
+    MANIFEST_FILE, read_manifest, write_manifest, entry_is_current, embedding_names,
+    embed_one, prepare_model, assign_ids, ordered_entry, entry_files_exist,
 } from './dataset.mjs';
+import { SAM1_SPEC, check_decoder_names, manifest_version, spec_of_manifest } from '../lib/model_spec.mjs';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.gif', '.bmp'];
 
@@ -60,20 +61,32 @@ export function list_images(specs) {
 
 export function shard_file(k, n) { return `manifest.shard-${k}-of-${n}.json`; }
 
+// The decoder copied into the dataset must take this encoder's features.
+async function check_decoder(file, spec) {
+    const { default: ort } = await import('onnxruntime-node');
+    let session;
+    try { session = await ort.InferenceSession.create(file); } catch (err) { throw new Error(`${file}: cannot load the decoder: ${err.message}`); }
+    try { check_decoder_names(spec, session.inputNames, session.outputNames, file); } finally { await session.release?.(); }
+}
+
 export async function run_embed(o, log = process.stderr) {
     const out = path.resolve(o.out);
     const files = list_images(o.images);
     if (files.length === 0) throw new Error(`no images found in ${o.images.join(', ')}`);
     const shard = o.shard;  // {k, n} or null
     const mine = shard ? files.filter((_, i) => i % shard.n === shard.k) : files;
-    const dtype = o.fp16 ? 'float16' : 'float32';
     const emb_names = embedding_names(files.map((f) => path.basename(f)));
 
     const enc = await sam_encoder.load(o.encoder, { threads: o.threads });
+    const spec = enc.spec;
+    // float16 by default for SAM 2.1 (8 MiB per image instead of 16), float32 for SAM 1.
+    const dtype = o.fp16 === undefined || o.fp16 === null ? spec.default_dtype : o.fp16 ? 'float16' : 'float32';
+    if (o.decoder) await check_decoder(o.decoder, spec);
+    if (o.decoder_full && spec !== SAM1_SPEC) throw new Error(`--decoder-full is SAM 1's official interface; ${o.encoder} is a ${spec.family} encoder`);
     const base = read_manifest(path.join(out, MANIFEST_FILE));
     const own_file = path.join(out, shard ? shard_file(shard.k, shard.n) : MANIFEST_FILE);
     const own = shard ? read_manifest(own_file) : base;
-    const model = await prepare_model(out, { encoder_sha256: enc.sha256, model_id: o.model_id, decoder: o.decoder, decoder_full: o.decoder_full, previous: base?.model });
+    const model = await prepare_model(out, { encoder_sha256: enc.sha256, model_id: o.model_id, decoder: o.decoder, decoder_full: o.decoder_full, previous: base?.model, spec });
 
     const previous_ids = new Map((base?.images || []).map((e) => [e.file, e.id]));
     const entries = new Map();  // file -> entry, what this run's manifest will hold
@@ -86,7 +99,7 @@ export async function run_embed(o, log = process.stderr) {
     let skipped = 0;
     const manifest = () => {
         const images = (shard ? [...entries.values()].sort((a, b) => (a.file < b.file ? -1 : 1)) : assign_ids([...entries.values()], previous_ids)).map(ordered_entry);
-        const m = { version: MANIFEST_VERSION, model, images };
+        const m = { version: manifest_version(spec), model, images };
         if (shard) {
             m.shard = { index: shard.k, count: shard.n, total: files.length, assigned: mine.map((f) => `images/${path.basename(f)}`) };
             m.failed = failed;
@@ -94,7 +107,7 @@ export async function run_embed(o, log = process.stderr) {
         return m;
     };
 
-    const pre = await preprocessor.start({ max_pixels: o.max_pixels });
+    const pre = await preprocessor.start({ max_pixels: o.max_pixels, preprocess: spec.preprocess });
     const bar = new progress(mine.length, { stream: log, label: shard ? `shard ${shard.k}/${shard.n} ` : '' });
     try {
         for (const src of mine) {
@@ -104,7 +117,7 @@ export async function run_embed(o, log = process.stderr) {
             const sha256 = await sha256_file(src);
             const prev = entries.get(file) || base_entries.get(file);
             const prev_manifest = entries.has(file) ? { model } : base;
-            if (entry_is_current(out, prev_manifest, prev, sha256, enc.sha256, dtype)) {
+            if (entry_is_current(out, prev_manifest, prev, sha256, enc.sha256, dtype, spec)) {
                 if (!entries.has(file)) { entries.set(file, { ...prev, ...(shard ? { id: undefined } : {}) }); await write_manifest(own_file, manifest()); }
                 skipped++;
                 bar.tick(name, 'skipped');
@@ -184,12 +197,13 @@ export async function run_merge(o) {
     const previous_ids = new Map((base?.images || []).map((e) => [e.file, e.id]));
     // Images of an earlier run with the same encoder that no shard saw stay in.
     if (base && base.model?.encoder_sha256 === shas[0]) {
-        for (const e of base.images) if (!images.has(e.file) && fs.existsSync(path.join(out, e.embedding))) images.set(e.file, e);
+        for (const e of base.images) if (!images.has(e.file) && entry_files_exist(out, e, spec_of_manifest(base))) images.set(e.file, e);
     }
     const entries = [...images.values()].map(({ id, ...e }) => e);
     const model = { ...shards[0].m.model };
     if (o.model_id) model.id = o.model_id;
-    const merged = { version: MANIFEST_VERSION, model, images: assign_ids(entries, previous_ids).map(ordered_entry) };
+    const spec = spec_of_manifest(shards[0].m, shards[0].file);
+    const merged = { version: manifest_version(spec), model, images: assign_ids(entries, previous_ids).map(ordered_entry) };
     await write_manifest(path.join(out, MANIFEST_FILE), merged);
     const summary = `merged ${n} shards: ${merged.images.length} images in ${MANIFEST_FILE}, ${failed.length} failed` +
         failed.map((f) => `\n  ${f.file}: ${f.error}`).join('');

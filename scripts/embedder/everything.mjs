@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import { load_decoder_session } from '../lib/decoder_session.mjs';
 import { write_file_atomic, sha256_file } from '../server/atomic_file.mjs';
-import { read_manifest, MANIFEST_FILE } from './dataset.mjs';
+import { read_manifest, MANIFEST_FILE, require_sam1 } from './dataset.mjs';
 import { read_npy, npy_to_f32 } from './npy_file.mjs';
 import { sam_encoder } from './encoder.mjs';
 
@@ -214,6 +214,7 @@ export async function main(argv) {
     try {
         manifest = read_manifest(path.join(o.out, MANIFEST_FILE));
         if (!manifest) throw new Error(`${path.join(o.out, MANIFEST_FILE)} not found: embed the images first`);
+        require_sam1(manifest, path.join(o.out, MANIFEST_FILE), '--everything');
         const session_options = o.threads ? { intraOpNumThreads: o.threads, interOpNumThreads: 1 } : {};
         decoder = await load_decoder_session(ort, decoder_file, { expect: 'batch', session_options });
         if (o.params.crop_n_layers > 0) {

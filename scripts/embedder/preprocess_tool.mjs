@@ -1,6 +1,8 @@
 // preprocess_tool.mjs - drives the native sam_preprocess tool (src/tools), which
-// runs the C++ core's decode + EXIF + ResizeLongestSide + normalise + pad.
-//   const pre = await preprocessor.start({max_pixels});
+// runs the C++ core's decode + EXIF + resize + normalise (+ pad): SAM 1's
+// ResizeLongestSide (preprocess 'longest_side_1024', the default) or SAM 2's
+// 1024x1024 stretch ('square_1024'), as the model spec says.
+//   const pre = await preprocessor.start({max_pixels, preprocess: spec.preprocess});
 //   const {info, tensor} = await pre.run('cat.jpg');  // tensor: Float32Array 3*1024*1024 (CHW)
 //   pre.close();
 // One long-lived process (--stdin mode) serves all images of a run, one at a time.
@@ -30,10 +32,12 @@ function remove_stale_tmpdirs(base) {
 }
 
 export class preprocessor {
-    static async start({ max_pixels = 0, tool = null } = {}) {
+    static async start({ max_pixels = 0, tool = null, preprocess = 'longest_side_1024' } = {}) {
         const p = new preprocessor();
         p.tool = tool || find_preprocess_tool();
-        const args = ['--stdin'];
+        p.preprocess = preprocess;
+        // SAM 1's default needs no flag (a tool built before --preprocess still serves it).
+        const args = preprocess === 'longest_side_1024' ? ['--stdin'] : ['--preprocess', preprocess, '--stdin'];
         if (max_pixels) args.unshift('--max-pixels', String(max_pixels));
         p.child = spawn(p.tool, args, { stdio: ['pipe', 'pipe', 'pipe'] });
         p.stderr = '';

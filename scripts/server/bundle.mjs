@@ -42,7 +42,7 @@ export async function make_sample_dataset({ images, model_dir, work_dir, log = p
     if (!model('decoder_full.onnx')) fs.rmSync(path.join(work_dir, 'decoder_full.onnx'), { force: true });
     const r = await run_embed({
         encoder: model('encoder.onnx'), decoder: model('decoder.onnx'), decoder_full: model('decoder_full.onnx'),
-        images: [images], out: work_dir, model_id: model_id(model_dir), threads: 0, fp16: false, shard: null, max_pixels: 0,
+        images: [images], out: work_dir, model_id: model_id(model_dir), threads: 0, shard: null, max_pixels: 0,  // the model's default dtype
     }, log);
     if (r.code !== 0) throw new Error(`embedding the samples failed:\n${r.summary}`);
     return work_dir;
@@ -75,7 +75,7 @@ export function verify_bundle(out) {
     }
     const refs = [m.model?.decoder, m.model?.decoder_full].filter((x) => x !== undefined);
     if (!m.model?.decoder) problems.push('manifest.json: model.decoder is missing');
-    for (const e of m.images || []) refs.push(e.file, e.embedding);
+    for (const e of m.images || []) refs.push(e.file, e.embedding, ...Object.values(e.features || {}));  // SAM 2.1: three feature files
     if (!(m.images || []).length) problems.push('manifest.json: no images');
     for (const r of refs) {
         if (!inside(r)) problems.push(`manifest.json names ${JSON.stringify(r)}, which is not a path inside the bundle`);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/resize_longest_side.h"
+#include "core/upsample_bilinear.h"
 
 namespace sam {
 
@@ -47,44 +48,10 @@ int box_area(const box_xyxy &b) { return (b.x1 - b.x0) * (b.y1 - b.y0); }
 // postprocess_masks output (checked in tests/test_automatic_mask_generator.cpp) at a
 // fraction of the cost: a mask's boundary instead of its area.
 
-// One axis of torch's upsample_bilinear2d (align_corners=False); the same arithmetic as
-// make_axis in mask_postprocess.cpp (source index and lambda in double, lambda stored
-// as float, copy when the sizes are equal).
-struct lin_axis {
-    std::vector<int> i0, i1;
-    std::vector<float> w0, w1;
-};
-
-lin_axis lin_make(int in_size, int out_size) {
-    lin_axis a;
-    a.i0.resize(out_size);
-    a.i1.resize(out_size);
-    a.w0.resize(out_size);
-    a.w1.resize(out_size);
-    const float scale = (float)in_size / (float)out_size;
-    for (int i = 0; i < out_size; i++) {
-        if (in_size == out_size) {
-            a.i0[i] = a.i1[i] = i;
-            a.w0[i] = 1.f;
-            a.w1[i] = 0.f;
-            continue;
-        }
-        double src = (double)scale * (i + 0.5) - 0.5;
-        if (src < 0.0) src = 0.0;
-        int j = (int)src;
-        float l1 = (float)std::min(std::max(src - j, 0.0), 1.0);
-        a.i0[i] = j;
-        a.i1[i] = j + (j < in_size - 1 ? 1 : 0);
-        a.w1[i] = l1;
-        a.w0[i] = 1.f - l1;
-    }
-    return a;
-}
-
 // The axes of one crop: low-res -> 1024 frame (a*) and resized crop -> crop pixels (b*),
 // plus for each output row/column the range of low-res rows/columns it reads.
 struct upsample_plan {
-    lin_axis ax, ay, bx, by;
+    bilinear_axis ax, ay, bx, by;
     std::vector<int> col_lo, col_hi, row_lo, row_hi;
     int out_h = 0, out_w = 0, in_w = 0;
     // Maximal runs of output rows / columns that read the same low-res rows / columns.
@@ -106,7 +73,7 @@ std::vector<upsample_plan::span> make_runs(const std::vector<int> &lo, const std
     return runs;
 }
 
-void plan_ranges(const lin_axis &a, const lin_axis &b, int n, std::vector<int> &lo, std::vector<int> &hi) {
+void plan_ranges(const bilinear_axis &a, const bilinear_axis &b, int n, std::vector<int> &lo, std::vector<int> &hi) {
     lo.resize(n);
     hi.resize(n);
     for (int X = 0; X < n; X++) {
@@ -118,10 +85,10 @@ void plan_ranges(const lin_axis &a, const lin_axis &b, int n, std::vector<int> &
 
 upsample_plan make_plan(image_shape input, int out_h, int out_w) {
     upsample_plan p;
-    p.ax = lin_make(low_res_mask_size, encoder_image_size);
+    p.ax = make_bilinear_axis(low_res_mask_size, encoder_image_size);
     p.ay = p.ax;
-    p.bx = lin_make(input.width, out_w);
-    p.by = lin_make(input.height, out_h);
+    p.bx = make_bilinear_axis(input.width, out_w);
+    p.by = make_bilinear_axis(input.height, out_h);
     plan_ranges(p.ax, p.bx, out_w, p.col_lo, p.col_hi);
     plan_ranges(p.ay, p.by, out_h, p.row_lo, p.row_hi);
     p.out_h = out_h;
@@ -148,7 +115,7 @@ struct lowx_cache {
         rows.resize((size_t)low_res_mask_size * input_w);
         have.assign(low_res_mask_size, 0);
     }
-    const float *row(int r, const lin_axis &ax) {
+    const float *row(int r, const bilinear_axis &ax) {
         float *d = &rows[(size_t)r * width];
         if (!have[r]) {
             const float *src = s + (size_t)r * low_res_mask_size;

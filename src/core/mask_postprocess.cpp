@@ -6,47 +6,11 @@
 #include <vector>
 
 #include "core/resize_longest_side.h"
+#include "core/upsample_bilinear.h"
 
 namespace sam {
 
 namespace {
-
-// One axis of torch's upsample_bilinear2d (align_corners=False): for each
-// output index the two source indices and weights, computed in float32 like
-// compute_source_index_and_lambda (UpSample.h, torch 1.13).
-struct linear_axis {
-    std::vector<int> i0, i1;
-    std::vector<float> w0, w1;
-};
-
-linear_axis make_axis(int in_size, int out_size) {
-    linear_axis a;
-    a.i0.resize(out_size);
-    a.i1.resize(out_size);
-    a.w0.resize(out_size);
-    a.w1.resize(out_size);
-    const float scale = (float)in_size / (float)out_size;
-    for (int i = 0; i < out_size; i++) {
-        if (in_size == out_size) {  // torch copies instead of interpolating
-            a.i0[i] = a.i1[i] = i;
-            a.w0[i] = 1.f;
-            a.w1[i] = 0.f;
-            continue;
-        }
-        // acc_type<float> on the CPU is double: the source index and lambda are
-        // formed in double from the float ratio, then lambda is stored as float.
-        // Doing this in float instead moves logits by up to ~2e-4.
-        double src = (double)scale * (i + 0.5) - 0.5;
-        if (src < 0.0) src = 0.0;
-        int j = (int)src;
-        float l1 = (float)std::min(std::max(src - j, 0.0), 1.0);
-        a.i0[i] = j;
-        a.i1[i] = j + (j < in_size - 1 ? 1 : 0);
-        a.w1[i] = l1;
-        a.w0[i] = 1.f - l1;
-    }
-    return a;
-}
 
 // A row cache of two slots keyed by source row index: output rows walk the
 // source rows monotonically, so each source row is produced once.
@@ -80,8 +44,8 @@ template <class RowOut, class Done>
 void postprocess_stream(const float *low_res, int input_h, int input_w, int orig_h, int orig_w, RowOut row_out,
                         Done done) {
     const int S = encoder_image_size, L = low_res_mask_size;
-    linear_axis ax = make_axis(L, S), ay = make_axis(L, S);  // stage A, cropped by only using the first entries
-    linear_axis bx = make_axis(input_w, orig_w), by = make_axis(input_h, orig_h);
+    bilinear_axis ax = make_bilinear_axis(L, S), ay = make_bilinear_axis(L, S);  // stage A, cropped by only using the first entries
+    bilinear_axis bx = make_bilinear_axis(input_w, orig_w), by = make_bilinear_axis(input_h, orig_h);
 
     // Low-res rows interpolated along x to the crop width, produced on demand.
     std::vector<float> lowx((size_t)L * input_w);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <vector>
 
 namespace sam {
@@ -195,36 +196,45 @@ image_u8 resize_image(const image_u8 &in, int new_h, int new_w) {
     return out;
 }
 
-status preprocess(const image_u8 &img, float *out, image_shape *input_size) {
-    if (img.width <= 0 || img.height <= 0)
-        return status::failure("preprocess: empty image (" + std::to_string(img.width) + "x" + std::to_string(img.height) + ")");
-    if (img.channels != 1 && img.channels != 3 && img.channels != 4)
-        return status::failure("preprocess: " + std::to_string(img.channels) + " channels not supported (expected 1, 3 or 4)");
-    if (img.pixels.size() < (size_t)img.width * img.height * img.channels)
-        return status::failure("preprocess: pixel buffer smaller than width * height * channels");
-
-    image_u8 rgb;
-    const image_u8 *src = &img;
-    if (img.channels != 3) {
-        rgb.width = img.width;
-        rgb.height = img.height;
-        rgb.channels = 3;
-        const size_t n = (size_t)img.width * img.height;
-        rgb.pixels.resize(n * 3);
-        const int C = img.channels;
-        for (size_t i = 0; i < n; i++) {
-            const uint8_t *p = &img.pixels[i * C];
-            uint8_t *q = &rgb.pixels[i * 3];
-            if (C == 1) {
-                q[0] = q[1] = q[2] = p[0];
-            } else {
-                q[0] = p[0];
-                q[1] = p[1];
-                q[2] = p[2];
-            }
+const image_u8 &as_rgb(const image_u8 &img, image_u8 &storage) {
+    if (img.channels == 3) return img;
+    storage.width = img.width;
+    storage.height = img.height;
+    storage.channels = 3;
+    const size_t n = (size_t)img.width * img.height;
+    storage.pixels.resize(n * 3);
+    const int C = img.channels;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *p = &img.pixels[i * C];
+        uint8_t *q = &storage.pixels[i * 3];
+        if (C == 1) {
+            q[0] = q[1] = q[2] = p[0];
+        } else {
+            q[0] = p[0];
+            q[1] = p[1];
+            q[2] = p[2];
         }
-        src = &rgb;
     }
+    return storage;
+}
+
+status check_preprocess_input(const image_u8 &img, const char *who) {
+    const std::string w = who;
+    if (img.width <= 0 || img.height <= 0)
+        return status::failure(w + ": empty image (" + std::to_string(img.width) + "x" + std::to_string(img.height) + ")");
+    if (img.channels != 1 && img.channels != 3 && img.channels != 4)
+        return status::failure(w + ": " + std::to_string(img.channels) + " channels not supported (expected 1, 3 or 4)");
+    if (img.pixels.size() < (size_t)img.width * img.height * img.channels)
+        return status::failure(w + ": pixel buffer smaller than width * height * channels");
+    return status::success();
+}
+
+status preprocess(const image_u8 &img, float *out, image_shape *input_size) {
+    status st = check_preprocess_input(img, "preprocess");
+    if (!st) return st;
+
+    image_u8 storage;
+    const image_u8 *src = &as_rgb(img, storage);
 
     image_shape s = get_preprocess_shape(src->height, src->width);
     if (input_size) *input_size = s;

@@ -49,6 +49,15 @@ image_u8 resize_image(const image_u8 &in, int new_h, int new_w);
 // dropped) channels. `input_size` (optional) receives the resized shape.
 status preprocess(const image_u8 &img, float *out, image_shape *input_size = nullptr);
 
+// Refuses an empty image, a channel count other than 1, 3 or 4, or too few
+// pixels; messages start with `who`.
+status check_preprocess_input(const image_u8 &img, const char *who);
+
+// The image itself when it has 3 channels, else its RGB form written into
+// `storage` (1 channel: grey copied to R, G, B; 4: alpha dropped), as both
+// SAM 1's and SAM 2's preprocessing read it. Assumes 1, 3 or 4 channels.
+const image_u8 &as_rgb(const image_u8 &img, image_u8 &storage);
+
 // SAM's pixel_mean / pixel_std (RGB, 0..255 scale).
 extern const float pixel_mean[3];
 extern const float pixel_std[3];

@@ -18,7 +18,12 @@ from sam_model.vit_encoder import ImageEncoderViT
 
 def _import_official():
     # segment_anything imports torchvision at package level for resizing and NMS,
-    # which we do not use here and which is not installed: stub just those names.
+    # which we do not use here: where it is not installed, stub just those names
+    # (Debian's python3-torchvision is, and the SAM 2 oracle needs the real one).
+    try:
+        import torchvision  # noqa: F401
+    except ImportError:
+        pass
     if "torchvision" not in sys.modules:
         stubs = {"torchvision": [], "torchvision.transforms": [], "torchvision.transforms.functional":
                  ["resize", "to_pil_image"], "torchvision.ops": [], "torchvision.ops.boxes": ["batched_nms", "box_area"]}

@@ -2,7 +2,7 @@
 
     scripts/model/export --model-type vit_b --checkpoint sam_vit_b_01ec64.pth --out models/vit_b
 
-writes, in --out:
+(SAM 2.1 model types, sam2.1_hiera_t/s/b+/l, export through sam2_export.py.) Writes, in --out:
   encoder.onnx        image f32[1,3,1024,1024] (normalised + padded) -> image_embeddings [1,256,64,64]
   decoder.onnx        fast decoder: the six official inputs -> iou_predictions [1,K],
                       low_res_masks [1,K,256,256] (K = 4, or 1 with --return-single-mask)
@@ -25,6 +25,7 @@ import torch
 from onnx import numpy_helper
 
 from .build import MODEL_TYPES, CheckpointError, build_sam, build_sam_decoder_only
+from .build_sam2 import SAM2_MODEL_TYPES, is_sam2
 from .onnx_decoder import (BATCH_INPUTS, DECODER_INPUTS, FAST_OUTPUTS, FULL_OUTPUTS, DecoderBatch, DecoderFast,
                            DecoderFull)
 from .sam import Sam
@@ -162,17 +163,37 @@ def _decoder_example(seed: int, num_points: int = 3, batch: Optional[int] = None
     }
 
 
-def export_encoder(sam: Sam, path: str, opset: int = 17, fp16: bool = False, log=print) -> None:
-    x = torch.randn(1, 3, 1024, 1024, generator=torch.Generator().manual_seed(0))
-    enc = sam.image_encoder.eval()
-    model = _to_onnx(enc, [x], ["image"], ["image_embeddings"], {}, opset)
+def export_checked(module: torch.nn.Module, path: str, example: Dict[str, torch.Tensor], inputs: List[str],
+                   outputs: List[str], dynamic: Dict, checks: Sequence[Dict[str, torch.Tensor]], opset: int = 17,
+                   fp16: bool = False, log=print, output_shapes: Optional[Dict[str, List]] = None) -> None:
+    """Traces `module` (positional inputs named `inputs`) on `example`, writes it
+    to path, then checks onnxruntime against PyTorch on `example` and each of
+    `checks` (feeds by input name). output_shapes (name -> dims, ints or axis
+    names) replaces the exporter's inferred output shapes, which name every axis
+    it could not prove static."""
+    module.eval()
+    model = _to_onnx(module, [example[n] for n in inputs], inputs, outputs, dynamic, opset)
+    for out in model.graph.output:
+        if output_shapes and out.name in output_shapes:
+            dims = out.type.tensor_type.shape.dim
+            del dims[:]
+            for d in output_shapes[out.name]:
+                dims.add().CopyFrom(onnx.TensorShapeProto.Dimension(dim_value=d) if isinstance(d, int)
+                                    else onnx.TensorShapeProto.Dimension(dim_param=d))
     _make_reproducible(model)
     if fp16:
         store_weights_fp16(model)
     _save(model, path)
-    with torch.no_grad():
-        want = enc(x)
-    _verify(path, [want], {"image": x.numpy()}, ["image_embeddings"], 5e-3 if fp16 else 1e-4, log)
+    for ex in [example, *checks]:
+        with torch.no_grad():
+            want = module(*[ex[n] for n in inputs])
+        want = list(want) if isinstance(want, (tuple, list)) else [want]
+        _verify(path, want, {n: ex[n].numpy() for n in inputs}, outputs, 5e-3 if fp16 else 1e-4, log)
+
+
+def export_encoder(sam: Sam, path: str, opset: int = 17, fp16: bool = False, log=print) -> None:
+    x = torch.randn(1, 3, 1024, 1024, generator=torch.Generator().manual_seed(0))
+    export_checked(sam.image_encoder, path, {"image": x}, ["image"], ["image_embeddings"], {}, [], opset, fp16, log)
 
 
 def export_decoder(sam: Sam, path: str, variant: str = "fast", return_single_mask: bool = False, opset: int = 17,
@@ -213,7 +234,7 @@ def export_decoder(sam: Sam, path: str, variant: str = "fast", return_single_mas
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="export", description="Export SAM / MobileSAM to ONNX (see module doc).")
-    ap.add_argument("--model-type", required=True, choices=MODEL_TYPES)
+    ap.add_argument("--model-type", required=True, choices=MODEL_TYPES + SAM2_MODEL_TYPES)
     ap.add_argument("--checkpoint", help="official .pth state dict (decoder-only with --decoder-only)")
     ap.add_argument("--out", required=True, help="output folder")
     ap.add_argument("--opset", type=int, default=17)
@@ -222,13 +243,21 @@ def main(argv=None) -> int:
     ap.add_argument("--decoder-only", action="store_true", help="export only the decoders")
     ap.add_argument("--encoder-only", action="store_true", help="export only the encoder")
     ap.add_argument("--batch", action="store_true", help="also export decoder_batch.onnx")
+    ap.add_argument("--random-weights", action="store_true",
+                    help="no checkpoint: seeded random weights (for timing runs; the masks mean nothing)")
     args = ap.parse_args(argv)
     if args.decoder_only and args.encoder_only:
         ap.error("--decoder-only and --encoder-only exclude each other")
-    if args.checkpoint is None and args.model_type != "tiny-test":
-        ap.error("--checkpoint is required (random weights only for --model-type tiny-test)")
+    if args.checkpoint is None and not args.random_weights and args.model_type not in ("tiny-test", "sam2-tiny-test"):
+        ap.error("--checkpoint is required (or --random-weights, for timing)")
+    if args.checkpoint is not None and args.random_weights:
+        ap.error("--checkpoint and --random-weights exclude each other")
     if args.checkpoint is not None and not os.path.isfile(args.checkpoint):
         ap.error(f"checkpoint {args.checkpoint} does not exist")
+    if is_sam2(args.model_type):
+        from .sam2_export import run
+
+        return run(args)
     torch.manual_seed(0)
     try:
         if args.decoder_only:

@@ -2,9 +2,10 @@
 
 LayerNorm2d normalises a B x C x H x W tensor over C (SAM's eps is 1e-6, not
 nn.LayerNorm's 1e-5); MLPBlock is the two-layer MLP of the ViT blocks and of
-the decoder's TwoWayTransformer; MLP is the decoder's hypernetwork / IoU head.
+SAM 1's TwoWayTransformer; MLP is the decoder's hypernetwork / IoU head (and,
+named `layers.N` like it, SAM 2's transformer and Hiera MLPs).
 """
-from typing import Type
+from typing import Callable, Type
 
 import torch
 from torch import nn
@@ -43,18 +44,22 @@ class MLPBlock(nn.Module):
 
 
 class MLP(nn.Module):
-    """num_layers Linear layers with ReLU between them (none after the last)."""
+    """num_layers Linear layers with ReLU (or `activation`, a function: SAM 2's
+    Hiera blocks use F.gelu) between them, none after the last."""
 
-    def __init__(self, input_dim: int, hidden_dim: int, output_dim: int, num_layers: int) -> None:
+    def __init__(self, input_dim: int, hidden_dim: int, output_dim: int, num_layers: int,
+                 activation: Callable[[torch.Tensor], torch.Tensor] = F.relu) -> None:
         super().__init__()
         dims_in = [input_dim] + [hidden_dim] * (num_layers - 1)
         dims_out = [hidden_dim] * (num_layers - 1) + [output_dim]
         self.layers = nn.ModuleList(nn.Linear(n, k) for n, k in zip(dims_in, dims_out))
+        # A function, not a module: no extra scope in the ONNX node names.
+        self.activation = activation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
             x = layer(x)
             if i < last:
-                x = F.relu(x)
+                x = self.activation(x)
         return x

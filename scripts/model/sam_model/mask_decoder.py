@@ -52,13 +52,16 @@ class TwoWayAttentionBlock(nn.Module):
 
     def __init__(self, embedding_dim: int, num_heads: int, mlp_dim: int, activation=nn.ReLU,
                  attention_downsample_rate: int = 2, skip_first_layer_pe: bool = False,
-                 self_attn_downsample_rate: int = 1) -> None:
+                 self_attn_downsample_rate: int = 1, sam2_mlp: bool = False) -> None:
+        """sam2_mlp: the token MLP as SAM 2 names it (`mlp.layers.0/1`, ReLU) instead
+        of SAM 1's `mlp.lin1/lin2`; the same computation."""
         super().__init__()
         self.self_attn = Attention(embedding_dim, num_heads, self_attn_downsample_rate)
         self.norm1 = nn.LayerNorm(embedding_dim)
         self.cross_attn_token_to_image = Attention(embedding_dim, num_heads, attention_downsample_rate)
         self.norm2 = nn.LayerNorm(embedding_dim)
-        self.mlp = MLPBlock(embedding_dim, mlp_dim, activation)
+        self.mlp = MLP(embedding_dim, mlp_dim, embedding_dim, 2) if sam2_mlp else MLPBlock(embedding_dim, mlp_dim,
+                                                                                          activation)
         self.norm3 = nn.LayerNorm(embedding_dim)
         self.norm4 = nn.LayerNorm(embedding_dim)
         self.cross_attn_image_to_token = Attention(embedding_dim, num_heads, attention_downsample_rate)
@@ -90,11 +93,13 @@ class TwoWayAttentionBlock(nn.Module):
 
 class TwoWayTransformer(nn.Module):
     def __init__(self, depth: int = 2, embedding_dim: int = 256, num_heads: int = 8, mlp_dim: int = 2048,
-                 activation=nn.ReLU, attention_downsample_rate: int = 2, self_attn_downsample_rate: int = 1) -> None:
+                 activation=nn.ReLU, attention_downsample_rate: int = 2, self_attn_downsample_rate: int = 1,
+                 sam2_mlp: bool = False) -> None:
         super().__init__()
         self.layers = nn.ModuleList(
             TwoWayAttentionBlock(embedding_dim, num_heads, mlp_dim, activation, attention_downsample_rate,
-                                 skip_first_layer_pe=(i == 0), self_attn_downsample_rate=self_attn_downsample_rate)
+                                 skip_first_layer_pe=(i == 0), self_attn_downsample_rate=self_attn_downsample_rate,
+                                 sam2_mlp=sam2_mlp)
             for i in range(depth)
         )
         self.final_attn_token_to_image = Attention(embedding_dim, num_heads, attention_downsample_rate)
