@@ -50,7 +50,7 @@ struct session {
         host_clear_queue();
     }
 
-    // Runs callbacks, decoders and frames until nothing moves.
+    // Runs callbacks, decoders and frames (16 ms apart) until nothing moves and nothing waits to be saved.
     void settle() {
         for (int i = 0; i < 200; ++i) {
             size_t n = host_run();
@@ -58,7 +58,7 @@ struct session {
             host_set_now(now);
             annotator_update(*app, now);
             n += host_run();
-            if (n == 0) {
+            if (n == 0 && !annotator_wants_frame(*app)) {
                 annotator_update(*app, now);
                 if (host_run() == 0) return;
             }

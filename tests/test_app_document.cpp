@@ -3,6 +3,8 @@
 // repaint from scratch, and proportional to the edit).
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "app/annotation_overlay.h"
@@ -120,6 +122,26 @@ TEST_CASE("app document: units round-trip through their text") {
     CHECK(e.doc.categories()[0].color == d.doc.categories()[0].color);
 }
 
+TEST_CASE("app document: an image's unit text is what coco_export writes for its annotations, edit after edit") {
+    document_state d = two_images();
+    const int64_t a = add(d, 1, 30, 30, 8);
+    add(d, 2, 60, 40, 12);
+    const int64_t c = add(d, 1, 90.5, 20, 6.3);
+    auto expected = [&](int64_t image) {
+        coco_export_options o = coco_lossless_options();
+        o.image_id = image;
+        return nlohmann::ordered_json::parse(coco_export(d.doc, o))["annotations"].dump();
+    };
+    for (int step = 0; step < 4; ++step) {
+        CAPTURE(step);
+        if (step == 1) REQUIRE(document_set_hidden(d, a, true));
+        if (step == 2) REQUIRE(document_replace_mask(d, c, disc_mask(120, 80, 10, 70, 5)));
+        if (step == 3) REQUIRE(document_undo(d));
+        CHECK(document_image_unit(d, 1) == expected(1));
+        CHECK(document_image_unit(d, 2) == expected(2));
+    }
+}
+
 TEST_CASE("app overlay: incremental repaints equal a repaint from scratch, and follow the edit") {
     for (int max_texture : {0, 50}) {  // the image's own size, and downscaled to 50 x 33
         CAPTURE(max_texture);
@@ -147,19 +169,27 @@ TEST_CASE("app overlay: incremental repaints equal a repaint from scratch, and f
                 document_undo(d);
             }
             overlay_update(o, d.doc, 1, 120, 80, selected, max_texture);
-            std::vector<uint8_t> full;
-            overlay_paint_full(d.doc, 1, selected, 120, 80, o.tex, full);
+            std::vector<uint8_t> full, sel;
+            overlay_paint_full(d.doc, 1, selected, 120, 80, o.tex, full, sel);
             REQUIRE(o.rgba == full);
+            REQUIRE(o.selected == sel);
         }
-        // one small annotation repaints its neighbourhood, not the texture
+        // an annotation added on top paints its own pixels only, and uploads its neighbourhood
         overlay_mark_uploaded(o);
-        add(d, 1, 100, 60, 4);
+        const int64_t top = add(d, 1, 100, 60, 4);
         REQUIRE(overlay_update(o, d.doc, 1, 120, 80, selected, max_texture));
         const overlay_rect r = o.dirty;
         CHECK((r.x1 - r.x0) * (r.y1 - r.y0) < o.tex.w * o.tex.h / 4);
+        CHECK(o.pixels_painted <= (size_t)(M_PI * 5 * 5));
+        // selecting it paints its mask into the selection texture, and nothing else
+        overlay_mark_uploaded(o);
+        REQUIRE(overlay_update(o, d.doc, 1, 120, 80, top, max_texture));
+        CHECK(o.dirty.empty());
+        CHECK_FALSE(o.selected_dirty.empty());
         // nothing changed: nothing repainted
         overlay_mark_uploaded(o);
-        CHECK_FALSE(overlay_update(o, d.doc, 1, 120, 80, selected, max_texture));
+        CHECK_FALSE(overlay_update(o, d.doc, 1, 120, 80, top, max_texture));
         CHECK(o.dirty.empty());
+        CHECK(o.selected_dirty.empty());
     }
 }

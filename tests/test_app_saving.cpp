@@ -70,8 +70,9 @@ TEST_CASE("app saving: an edit writes its image's unit to the browser store and 
         CHECK(server.units.count("categories"));  // the default category went up first
         const store_unit &local = test::host_store().at(k_key + "|image:img0.bmp");
         CHECK(annotations_in(local.text) == 1);
-        CHECK(local.number == 1);   // based on the server's version 1
-        CHECK(local.flags == 0);    // the server has it
+        const store_unit &sync = test::host_store().at(k_key + "|sync:image:img0.bmp");
+        CHECK(sync.number == 1);  // based on the server's version 1
+        CHECK(sync.flags == 0);   // the server has it
         CHECK(t.app->save.server.saved_revision == t.app->doc.doc.revision());
         // every /api call carried the token; the unit PUT the version it was edited from
         bool put_seen = false;
@@ -135,9 +136,8 @@ TEST_CASE("app saving: a stale unit gets 409; keeping mine or taking theirs lose
         CHECK(t.app->save.server.conflicts[0].unit == "image:img0.bmp");
         CHECK(t.app->save.server.conflicts[0].version == 2);
         CHECK(t.app->doc.doc.annotations().size() == 2);  // nothing lost here
-        const store_unit &local = test::host_store().at(k_key + "|image:img0.bmp");
-        CHECK(annotations_in(local.text) == 2);  // nor in the browser store
-        CHECK(local.flags == 1);
+        CHECK(annotations_in(test::host_store().at(k_key + "|image:img0.bmp").text) == 2);  // nor in the browser store
+        CHECK(test::host_store().at(k_key + "|sync:image:img0.bmp").flags == 1);
         annotator_resolve_conflict(*t.app, take_theirs);
         t.settle();
         CHECK(t.app->save.server.conflicts.empty());
@@ -257,7 +257,7 @@ TEST_CASE("app saving: edits made while the server was down go up after a reload
         accept_at(t, 200, 150);
         CHECK_FALSE(t.app->save.server.error.empty());
         CHECK(server.units.count("image:img0.bmp") == 0);
-        CHECK(test::host_store().at(k_key + "|image:img0.bmp").flags == 1);
+        CHECK(test::host_store().at(k_key + "|sync:image:img0.bmp").flags == 1);
     }
     down = false;
     o.keep_host = true;

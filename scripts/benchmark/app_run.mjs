@@ -14,7 +14,7 @@ export function classify_url(url) {
     const p = new URL(url).pathname;
     if (/\/ort[^/]*\.(m?js|wasm)$/.test(p)) return 'ort';
     if (p.endsWith('.onnx')) return 'decoder';
-    if (/\/(sam_annotator\.(js|wasm)|index\.html|decoder_worker\.js|)$/.test(p)) return 'app';
+    if (/\/(sam_annotator\.(js|wasm)|index\.html|decoder_worker\.js|decoder_onnx_names\.js|)$/.test(p)) return 'app';
     return null;  // image, embedding, manifest: the same for both pages
 }
 

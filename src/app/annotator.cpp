@@ -290,7 +290,7 @@ void annotator_add_local_file(annotator &app, const std::string &name, std::vect
                                      : "Now open or drop the .npy embedding of " + name);
 }
 
-void annotator_update(annotator &app, double now_ms) {
+void annotator_update(annotator &app, double now_ms, bool save) {
     dataset_state &d = app.data;
     decoder_check_fallback(app.choice, app.decoder, app.messages);
     if (d.embedding_id && app.decoder.embedding_id() == d.embedding_id) {
@@ -319,12 +319,19 @@ void annotator_update(annotator &app, double now_ms) {
         prompt_clear_result(app.prompt);  // no hover preview over the proposals
     if (const manifest_image *entry = shown_entry(d)) {
         proposals_update_taken(app.proposals, app.doc.doc, entry->id);
-        if (d.image_ready)
-            overlay_update(app.overlay, app.doc.doc, entry->id, d.image.width, d.image.height,
-                           app.doc.selected_annotation, app.max_texture_size);
+        const double t0 = platform_now_ms();
+        if (d.image_ready && overlay_update(app.overlay, app.doc.doc, entry->id, d.image.width, d.image.height,
+                                            app.doc.selected_annotation, app.max_texture_size))
+            app.timings.overlay_ms = platform_now_ms() - t0;
     }
+    if (!save) return;
+    const double t0 = platform_now_ms();
+    const int writes = app.save.write_count;
     persistence_tick(app.save, app.doc, now_ms);
+    if (app.save.write_count != writes) app.timings.save_ms = platform_now_ms() - t0;
 }
+
+bool annotator_wants_frame(const annotator &app) { return persistence_pending(app.save, app.doc); }
 
 void annotator_clear_prompt(annotator &app) {
     app.prompt.shape = prompt_shape{};
@@ -353,7 +360,9 @@ void annotator_accept(annotator &app, accept_merge merge) {
     in.prompts.has_box = app.prompt.shape.has_box;
     for (int i = 0; i < 4; ++i) in.prompts.box_xyxy[i] = app.prompt.shape.box[i];
     in.merge = merge;
+    const double t0 = platform_now_ms();
     const accept_outcome out = accept_candidate(app.doc, in);
+    app.timings.accept_ms = platform_now_ms() - t0;
     if (!out.st) return add_error(app.messages, "accept: " + out.st.message);
     if (!out.notice.empty()) add_notice(app.messages, out.notice);
     if (!out.accepted) return;

@@ -52,6 +52,11 @@ struct annotator {
     annotation_overlay overlay;
     ui_state ui;
     canvas_input_state input;
+    // Main-thread ms of the latest accept (logits -> RLE -> document), overlay repaint and
+    // save (unit texts + browser store + server request): state().timings.
+    struct timings {
+        double accept_ms = 0, overlay_ms = 0, save_ms = 0;
+    } timings;
     int max_texture_size = 0;  // the platform's GL_MAX_TEXTURE_SIZE (0 = unknown: 4096)
     bool renderer_ok = true;   // the platform could build its shaders
 
@@ -66,8 +71,12 @@ struct annotator_options {
 
 annotator &annotator_instance();
 void annotator_init(annotator &app, const annotator_options &o);
-// Once per frame before the UI: decoder results, pre-annotation ticks, the overlay, saves.
-void annotator_update(annotator &app, double now_ms);
+// Once per frame before the UI: decoder results, pre-annotation ticks, the overlay, and
+// (save = true) saves, which wait k_save_delay_ms after an edit (a timer wakes the page).
+// After the UI the platform calls it with save = false.
+void annotator_update(annotator &app, double now_ms, bool save = true);
+// An edit waits to be saved (the native tests' clock keeps running while it does).
+bool annotator_wants_frame(const annotator &app);
 // Builds the UI and handles input for one ImGui frame (frame.cpp; ImGui must be in a frame).
 void annotator_frame(annotator &app, int fb_w, int fb_h);
 

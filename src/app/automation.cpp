@@ -247,6 +247,8 @@ std::string annotator_state_json(const annotator &app, const frame_counters &f) 
                     {"threads", app.decoder.threads()}, {"worker", app.choice.worker}, {"url", app.choice.url},
                     {"fell_back", app.choice.fell_back}, {"error", app.decoder.error()}};
     s["overlay"] = {{"revision", app.overlay.revision}, {"pixels_painted", app.overlay.pixels_painted}};
+    s["timings"] = {{"accept_ms", app.timings.accept_ms}, {"overlay_ms", app.timings.overlay_ms},
+                    {"save_ms", app.timings.save_ms}};
     json errors = app.messages.errors;
     for (const std::string &x : app.messages.image_errors) errors.push_back(x);
     s["errors"] = errors;

@@ -1,6 +1,9 @@
 #include "app/document.h"
 
+#include "core/rle.h"
+
 #include <cmath>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 #include <utility>
@@ -226,13 +229,73 @@ unit_changes document_all_units(const document_state &d) {
     return u;
 }
 
+namespace {
+
+ojson number_or_int(double v) {
+    if (v == std::floor(v) && std::fabs(v) < 9e15) return ojson((int64_t)v);
+    return ojson(v);
+}
+
+uint64_t mix(uint64_t h, uint64_t v) { return (h ^ v) * 1099511628211ull; }
+
+uint64_t bits(double v) {
+    uint64_t b;
+    std::memcpy(&b, &v, sizeof b);
+    return b;
+}
+
+// Everything the annotation's text depends on, hashed.
+uint64_t content_key(const annotation &a) {
+    uint64_t h = 1469598103934665603ull;
+    for (uint64_t v : {(uint64_t)a.image_id, (uint64_t)a.category_id, (uint64_t)a.hidden, (uint64_t)a.source,
+                       bits(a.score), (uint64_t)a.mask.height, (uint64_t)a.mask.width, (uint64_t)a.mask.counts.size(),
+                       (uint64_t)a.prompts.has_box, (uint64_t)a.prompts.points.size()})
+        h = mix(h, v);
+    for (uint32_t c : a.mask.counts) h = mix(h, c);
+    for (const prompt_point &p : a.prompts.points) h = mix(mix(mix(h, bits(p.x)), bits(p.y)), (uint64_t)p.label);
+    for (double v : a.prompts.box_xyxy) h = mix(h, bits(v));
+    return h;
+}
+
+// One annotation as coco_export writes it with coco_lossless_options (the same fields in
+// the same order; tests/test_app_document.cpp compares the two).
+std::string annotation_json(const annotation &a) {
+    ojson o;
+    o["id"] = a.id;
+    o["image_id"] = a.image_id;
+    o["category_id"] = a.category_id;
+    o["segmentation"] = {{"size", {a.mask.height, a.mask.width}}, {"counts", rle_to_string(a.mask)}};
+    o["area"] = number_or_int(a.area);
+    o["bbox"] = {number_or_int(a.bbox.x), number_or_int(a.bbox.y), number_or_int(a.bbox.w), number_or_int(a.bbox.h)};
+    o["iscrowd"] = 0;
+    ojson s;
+    s["score"] = a.score;
+    s["source"] = annotation_source_name(a.source);
+    s["hidden"] = a.hidden;
+    ojson pts = ojson::array();
+    for (const prompt_point &p : a.prompts.points) pts.push_back({p.x, p.y, p.label});
+    ojson pr;
+    pr["points"] = std::move(pts);
+    if (a.prompts.has_box) pr["box"] = {a.prompts.box_xyxy[0], a.prompts.box_xyxy[1], a.prompts.box_xyxy[2], a.prompts.box_xyxy[3]};
+    s["prompts"] = std::move(pr);
+    o["sam"] = std::move(s);
+    return o.dump(-1, ' ', false, ojson::error_handler_t::replace);
+}
+
+}  // namespace
+
 std::string document_image_unit(const document_state &d, int64_t image_id) {
-    coco_export_options o = coco_lossless_options();
-    o.image_id = image_id;
-    if (!d.doc.find_image(image_id)) return "[]";
-    ojson j = ojson::parse(coco_export(d.doc, o), nullptr, false);
-    if (j.is_discarded() || !j.contains("annotations")) return "[]";
-    return j["annotations"].dump(-1, ' ', false, ojson::error_handler_t::replace);
+    std::string out = "[";
+    std::unordered_map<int64_t, document_state::unit_text> kept;
+    for (const annotation &a : d.doc.annotations()) {
+        if (a.image_id != image_id) continue;
+        const uint64_t key = content_key(a);
+        auto it = d.unit_texts.find(a.id);
+        if (it == d.unit_texts.end() || it->second.key != key) it = d.unit_texts.insert_or_assign(a.id, document_state::unit_text{key, annotation_json(a)}).first;
+        if (out.size() > 1) out += ',';
+        out += it->second.json;
+    }
+    return out + "]";
 }
 
 std::string document_categories_unit(const document_state &d) {

@@ -10,6 +10,7 @@
 #pragma once
 #include <cstdint>
 #include <set>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,14 @@ struct document_state {
     unit_changes open_group;  // units touched inside the open group
     int group_depth = 0;
     uint64_t group_revision = 0;  // doc.revision() at the outermost begin_group
+
+    // Each annotation's unit text, kept while its content key (mask runs, fields) holds:
+    // a unit is rewritten from these, so an edit encodes only the annotations it changed.
+    struct unit_text {
+        uint64_t key = 0;
+        std::string json;
+    };
+    mutable std::unordered_map<int64_t, unit_text> unit_texts;
 };
 
 // A fresh document holding `images` (not undoable: they are the dataset). Nothing changed.
@@ -84,7 +93,8 @@ unit_changes document_take_changes(document_state &d);
 unit_changes document_all_units(const document_state &d);
 
 // ---- save units as text (lossless: RLE, hidden, score, source, prompts, colours) ----
-// The image's annotations as a JSON array of COCO annotation objects.
+// The image's annotations as a JSON array of COCO annotation objects, as coco_export
+// with coco_lossless_options writes them (each annotation encoded once while unchanged).
 std::string document_image_unit(const document_state &d, int64_t image_id);
 // The categories as a JSON array of COCO category objects.
 std::string document_categories_unit(const document_state &d);

@@ -23,7 +23,29 @@ size_t array_size(const std::string &text) {
     return j.is_array() ? j.size() : 0;
 }
 
-// One transaction with the current content of `units`.
+const char *k_sync_prefix = "sync:";
+
+// The unit's sync record: the server version its text is based on, and whether the server
+// has that text yet. Kept apart from the text so the server's answer rewrites a few bytes.
+store_unit sync_record(const persistence_state &p, const std::string &unit, double version, bool pending) {
+    store_unit u;
+    u.key = store_unit_key(p.key, k_sync_prefix + unit);
+    u.number = version;
+    u.flags = pending && p.server.mode != server_mode::none ? 1 : 0;
+    return u;
+}
+
+void write(persistence_state &p, std::vector<store_unit> out) {
+    if (out.empty()) return;
+    size_t bytes = 0;
+    for (const store_unit &u : out) bytes += u.key.size() + u.text.size();
+    p.last_write_bytes = bytes;
+    p.write_bytes += bytes;
+    p.write_count++;
+    platform_store_write(std::move(out), [](bool) {});
+}
+
+// One transaction with the current content of `units` and their sync records.
 void write_units(persistence_state &p, const document_state &d, const std::vector<std::string> &units, bool pending) {
     std::vector<store_unit> out;
     for (const std::string &name : units) {
@@ -38,18 +60,12 @@ void write_units(persistence_state &p, const document_state &d, const std::vecto
             u.text = document_categories_unit(d);
         }
         auto v = p.server.versions.find(name);
-        u.number = v == p.server.versions.end() ? -1 : v->second;
-        u.flags = pending && p.server.mode != server_mode::none ? 1 : 0;
-        p.last_write_bytes = 0;
+        const double version = v == p.server.versions.end() ? -1 : v->second;
+        u.number = version;
         out.push_back(std::move(u));
+        out.push_back(sync_record(p, name, version, pending));
     }
-    if (out.empty()) return;
-    size_t bytes = 0;
-    for (const store_unit &u : out) bytes += u.key.size() + u.text.size();
-    p.last_write_bytes = bytes;
-    p.write_bytes += bytes;
-    p.write_count++;
-    platform_store_write(std::move(out), [](bool) {});
+    write(p, std::move(out));
 }
 
 std::vector<std::string> unit_names(const document_state &d, const unit_changes &c) {
@@ -191,9 +207,19 @@ void persistence_start(persistence_state &p, document_state &d, app_messages &m,
     const std::string prefix = store_unit_key(p.key, "");
     platform_store_list(prefix, [&p, &d, &m, prefix, done](std::vector<store_unit> units) {
         std::map<std::string, local_unit> local;
-        for (store_unit &u : units)
-            if (u.key.compare(0, prefix.size(), prefix) == 0)
-                local[u.key.substr(prefix.size())] = local_unit{std::move(u.text), u.number, (u.flags & 1) != 0};
+        std::map<std::string, std::pair<double, bool>> sync;
+        for (store_unit &u : units) {
+            if (u.key.compare(0, prefix.size(), prefix) != 0) continue;
+            const std::string name = u.key.substr(prefix.size());
+            if (name.compare(0, 5, k_sync_prefix) == 0) sync[name.substr(5)] = {u.number, (u.flags & 1) != 0};
+            else local[name] = local_unit{std::move(u.text), u.number, false};
+        }
+        for (auto &kv : local) {
+            auto it = sync.find(kv.first);
+            if (it == sync.end()) continue;
+            kv.second.base = it->second.first;
+            kv.second.pending = it->second.second;
+        }
         if (p.server.dataset.empty()) return merge(p, d, m, std::move(local), server_snapshot{}, done);
         server_fetch(p.server, [&p, &d, &m, local = std::move(local), done](server_snapshot snap) mutable {
             if (!snap.ok) {
@@ -205,17 +231,30 @@ void persistence_start(persistence_state &p, document_state &d, app_messages &m,
     });
 }
 
+bool persistence_pending(const persistence_state &p, const document_state &d) {
+    return p.restore_done && !d.changed.empty();
+}
+
 void persistence_tick(persistence_state &p, document_state &d, double now_ms) {
     if (!p.restore_done) return;
-    const unit_changes c = document_take_changes(d);
-    if (!c.empty()) {
-        write_units(p, d, unit_names(d, c), true);
-        server_mark(p.server, d, c);
+    if (!d.changed.empty()) {
+        if (p.unsaved_since < 0) p.unsaved_since = now_ms;
+        const double due = p.unsaved_since + k_save_delay_ms;
+        if (now_ms < due && p.wake_at != due) {
+            p.wake_at = due;  // one timer per wait; a frame before it finds the write not due yet
+            platform_wake_after(due - now_ms + 1);
+        }
+        if (now_ms >= due) {
+            const unit_changes c = document_take_changes(d);
+            write_units(p, d, unit_names(d, c), true);
+            server_mark(p.server, d, c);
+            p.unsaved_since = -1;
+        }
     }
-    p.saved_revision = d.doc.revision();
-    server_tick(p.server, d, now_ms, [&p, &d](const std::string &unit, double) {
+    if (d.changed.empty()) p.saved_revision = d.doc.revision();
+    server_tick(p.server, d, now_ms, [&p](const std::string &unit, double version) {
         // the server has this unit now: so says the browser's copy (unless it changed since)
-        if (!p.server.dirty.count(unit)) write_units(p, d, {unit}, false);
+        if (!p.server.dirty.count(unit)) write(p, {sync_record(p, unit, version, false)});
     });
 }
 

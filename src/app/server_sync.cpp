@@ -238,7 +238,7 @@ void server_tick(server_sync_state &s, const document_state &d, double now_ms,
     if (s.mode == server_mode::none || s.saving || now_ms < s.due_ms) return;
     if (s.mode == server_mode::whole_document) {
         if (s.whole_dirty && s.conflicts.empty()) put_whole(s, d, d.doc.revision());
-        else if (!s.whole_dirty && s.conflicts.empty()) s.saved_revision = d.doc.revision();
+        else if (!s.whole_dirty && s.conflicts.empty() && d.changed.empty()) s.saved_revision = d.doc.revision();
         return;
     }
     // categories first: the images' annotations may use a new one
@@ -247,7 +247,7 @@ void server_tick(server_sync_state &s, const document_state &d, double now_ms,
     for (auto it = s.dirty.begin(); next.empty() && it != s.dirty.end(); ++it)
         if (!in_conflict(s, *it) && !(s.dirty.count(categories_unit_name()))) next = *it;
     if (next.empty()) {
-        if (s.dirty.empty() && s.conflicts.empty()) s.saved_revision = d.doc.revision();
+        if (s.dirty.empty() && s.conflicts.empty() && d.changed.empty()) s.saved_revision = d.doc.revision();
         return;
     }
     s.dirty.erase(next);
@@ -315,7 +315,8 @@ void server_resolve(server_sync_state &s, document_state &d, bool take_theirs, a
             if (!st) add_error(m, st.message);
         }
     }
-    s.dirty.insert(c.unit);  // ours (or the merge) goes up with the server's version
+    // ours goes up with the server's version; taken annotations mark their unit by the edit itself
+    if (!take_theirs || c.theirs.empty() || unit_file_name(c.unit).empty()) s.dirty.insert(c.unit);
     s.due_ms = 0;
 }
 

@@ -92,27 +92,36 @@ void upload_image(canvas_renderer &r, const image_u8 &img) {
     r.mask_revision = ~uint64_t(0);
 }
 
-// The dirty rectangle of the label map (all of it when the size changed).
-void upload_labels(canvas_renderer &r, annotation_overlay &o) {
-    if (o.tex.w <= 0 || o.rgba.empty()) return;
-    glBindTexture(GL_TEXTURE_2D, r.labels_texture);
+// The dirty rectangle of one overlay texture (all of it when the size changed). The
+// buffers are column-major, so the GPU texture is their transpose: tex.h wide, tex.w
+// high, display texel (x, y) at texture (y, x) (shaders/annotations_frag.glsl swaps back).
+void upload_rect(GLuint texture, GLenum internal, GLenum format, texture_size tex, bool resized,
+                 const overlay_rect &dirty, const std::vector<uint8_t> &pixels) {
+    glBindTexture(GL_TEXTURE_2D, texture);
     glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
-    if (o.tex.w != r.labels_w || o.tex.h != r.labels_h) {
-        glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, o.tex.w, o.tex.h, 0, GL_RGBA, GL_UNSIGNED_BYTE, o.rgba.data());
+    if (resized) {
+        glTexImage2D(GL_TEXTURE_2D, 0, internal, tex.h, tex.w, 0, format, GL_UNSIGNED_BYTE, pixels.data());
         texture_params(GL_NEAREST);
-        r.labels_w = o.tex.w;
-        r.labels_h = o.tex.h;
-    } else if (!o.dirty.empty()) {
-        glPixelStorei(GL_UNPACK_ROW_LENGTH, o.tex.w);
-        glPixelStorei(GL_UNPACK_SKIP_PIXELS, o.dirty.x0);
-        glPixelStorei(GL_UNPACK_SKIP_ROWS, o.dirty.y0);
-        glTexSubImage2D(GL_TEXTURE_2D, 0, o.dirty.x0, o.dirty.y0, o.dirty.x1 - o.dirty.x0, o.dirty.y1 - o.dirty.y0,
-                        GL_RGBA, GL_UNSIGNED_BYTE, o.rgba.data());
+    } else if (!dirty.empty()) {
+        glPixelStorei(GL_UNPACK_ROW_LENGTH, tex.h);
+        glPixelStorei(GL_UNPACK_SKIP_PIXELS, dirty.y0);
+        glPixelStorei(GL_UNPACK_SKIP_ROWS, dirty.x0);
+        glTexSubImage2D(GL_TEXTURE_2D, 0, dirty.y0, dirty.x0, dirty.y1 - dirty.y0, dirty.x1 - dirty.x0, format,
+                        GL_UNSIGNED_BYTE, pixels.data());
         glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
         glPixelStorei(GL_UNPACK_SKIP_PIXELS, 0);
         glPixelStorei(GL_UNPACK_SKIP_ROWS, 0);
     }
     glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
+}
+
+void upload_labels(canvas_renderer &r, annotation_overlay &o) {
+    if (o.tex.w <= 0 || o.rgba.empty()) return;
+    const bool resized = o.tex.w != r.labels_w || o.tex.h != r.labels_h;
+    upload_rect(r.labels_texture, GL_RGBA8, GL_RGBA, o.tex, resized, o.dirty, o.rgba);
+    upload_rect(r.selected_texture, GL_R8, GL_RED, o.tex, resized, o.selected_dirty, o.selected);
+    r.labels_w = o.tex.w;
+    r.labels_h = o.tex.h;
     overlay_mark_uploaded(o);
     r.labels_revision = o.revision;
     r.has_labels = true;
@@ -160,6 +169,7 @@ bool canvas_renderer_init(canvas_renderer &r) {
     glGenTextures(1, &r.logits_texture);
     glGenTextures(1, &r.mask_texture);
     glGenTextures(1, &r.labels_texture);
+    glGenTextures(1, &r.selected_texture);
     glGenFramebuffers(1, &r.mask_fbo);
     glBindTexture(GL_TEXTURE_2D, r.logits_texture);
     glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
@@ -176,7 +186,8 @@ void canvas_renderer_render(canvas_renderer &r, const canvas_scene &s) {
         r.has_labels = false;
         r.labels_w = r.labels_h = 0;
     }
-    if (s.overlay && (s.overlay->revision != r.labels_revision || !s.overlay->dirty.empty() || !r.has_labels))
+    if (s.overlay && (s.overlay->revision != r.labels_revision || !s.overlay->dirty.empty() ||
+                      !s.overlay->selected_dirty.empty() || !r.has_labels))
         upload_labels(r, *s.overlay);
     const bool fill_changed =
         s.fill[0] != r.mask_fill[0] || s.fill[1] != r.mask_fill[1] || s.fill[2] != r.mask_fill[2];
@@ -210,6 +221,13 @@ void canvas_renderer_render(canvas_renderer &r, const canvas_scene &s) {
         set_view_uniforms(r.annotations_program, r, s);
         glBindTexture(GL_TEXTURE_2D, r.labels_texture);
         glUniform1i(glGetUniformLocation(r.annotations_program, "u_labels"), 0);
+        glActiveTexture(GL_TEXTURE1);
+        glBindTexture(GL_TEXTURE_2D, r.selected_texture);
+        glUniform1i(glGetUniformLocation(r.annotations_program, "u_selected"), 1);
+        glActiveTexture(GL_TEXTURE0);
+        const rgb8 c = s.overlay ? s.overlay->selected_color : rgb8{};
+        glUniform3f(glGetUniformLocation(r.annotations_program, "u_selected_color"), c.r / 255.0f, c.g / 255.0f,
+                    c.b / 255.0f);
         glUniform1f(glGetUniformLocation(r.annotations_program, "u_outline_px"), outline_px);
         glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
     }
@@ -240,6 +258,7 @@ void canvas_renderer_shutdown(canvas_renderer &r) {
     glDeleteTextures(1, &r.logits_texture);
     glDeleteTextures(1, &r.mask_texture);
     glDeleteTextures(1, &r.labels_texture);
+    glDeleteTextures(1, &r.selected_texture);
     glDeleteFramebuffers(1, &r.mask_fbo);
     r = canvas_renderer{};
 }

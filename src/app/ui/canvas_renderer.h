@@ -4,7 +4,8 @@
 // failure). An _init / _render / _shutdown trio over one state struct that owns every
 // GL object, like imgui_impl_opengl3; the app hands it a canvas_scene and the renderer
 // uploads only what changed since the last call (by revision numbers): the photo once
-// per image, the label map's dirty rectangle, and the candidate mask rendered ONCE per
+// per image, the dirty rectangles of the label map and of the selected annotation's
+// mask (annotation_overlay.h), and the candidate mask rendered ONCE per
 // decoder result (or candidate or colour change) from the 256x256 logits into a mask
 // texture, which each frame then only samples.
 //   canvas_renderer r; canvas_renderer_init(r);  ...  canvas_renderer_render(r, scene);
@@ -34,7 +35,7 @@ struct canvas_scene {
 struct canvas_renderer {
     GLuint image_program = 0, mask_program = 0, overlay_program = 0, annotations_program = 0;
     GLuint vao = 0, vbo = 0;
-    GLuint image_texture = 0, logits_texture = 0, mask_texture = 0, labels_texture = 0, mask_fbo = 0;
+    GLuint image_texture = 0, logits_texture = 0, mask_texture = 0, labels_texture = 0, selected_texture = 0, mask_fbo = 0;
     int image_w = 0, image_h = 0;        // full-resolution image size (pixels)
     int texture_w = 0, texture_h = 0;    // displayed texture size (smaller if downscaled)
     int mask_w = 0, mask_h = 0;          // the rendered candidate mask

@@ -207,7 +207,7 @@ void run_frame() {
         frames++;
     } while (!g_input.empty() && frames < k_max_imgui_frames);
     g_last_frame_time = t0;
-    sam::annotator_update(app, emscripten_get_now());  // what the UI changed: overlay, saves
+    sam::annotator_update(app, emscripten_get_now(), false);  // what the UI changed: the overlay
 
     sam::canvas_scene scene;
     scene_of(app, scene, w, h);
