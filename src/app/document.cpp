@@ -231,11 +231,6 @@ unit_changes document_all_units(const document_state &d) {
 
 namespace {
 
-ojson number_or_int(double v) {
-    if (v == std::floor(v) && std::fabs(v) < 9e15) return ojson((int64_t)v);
-    return ojson(v);
-}
-
 uint64_t mix(uint64_t h, uint64_t v) { return (h ^ v) * 1099511628211ull; }
 
 uint64_t bits(double v) {
@@ -257,29 +252,27 @@ uint64_t content_key(const annotation &a) {
     return h;
 }
 
-// One annotation as coco_export writes it with coco_lossless_options (the same fields in
-// the same order; tests/test_app_document.cpp compares the two).
-std::string annotation_json(const annotation &a) {
-    ojson o;
-    o["id"] = a.id;
-    o["image_id"] = a.image_id;
-    o["category_id"] = a.category_id;
-    o["segmentation"] = {{"size", {a.mask.height, a.mask.width}}, {"counts", rle_to_string(a.mask)}};
-    o["area"] = number_or_int(a.area);
-    o["bbox"] = {number_or_int(a.bbox.x), number_or_int(a.bbox.y), number_or_int(a.bbox.w), number_or_int(a.bbox.h)};
-    o["iscrowd"] = 0;
-    ojson s;
-    s["score"] = a.score;
-    s["source"] = annotation_source_name(a.source);
-    s["hidden"] = a.hidden;
-    ojson pts = ojson::array();
-    for (const prompt_point &p : a.prompts.points) pts.push_back({p.x, p.y, p.label});
-    ojson pr;
-    pr["points"] = std::move(pts);
-    if (a.prompts.has_box) pr["box"] = {a.prompts.box_xyxy[0], a.prompts.box_xyxy[1], a.prompts.box_xyxy[2], a.prompts.box_xyxy[3]};
-    s["prompts"] = std::move(pr);
-    o["sam"] = std::move(s);
-    return o.dump(-1, ' ', false, ojson::error_handler_t::replace);
+// The "annotations" array cut out of a compact coco_export: it sits right before
+// "categories", and no string inside an annotation can hold `],"categories":` (RLE
+// strings have no quote), so it is taken as it is, without parsing and printing again.
+std::string annotations_array(const std::string &coco) {
+    const std::string open = "\"annotations\":[", close = "],\"categories\":";
+    const size_t a = coco.find(open);
+    const size_t b = a == std::string::npos ? a : coco.find(close, a);
+    if (b == std::string::npos) return "[]";
+    return coco.substr(a + open.size() - 1, b + 1 - (a + open.size() - 1));
+}
+
+// One annotation exactly as coco_export writes it with coco_lossless_options: exported
+// from a document holding just it (its image and category).
+std::string annotation_json(const annotation_document &doc, const annotation &a) {
+    const doc_image *im = doc.find_image(a.image_id);
+    const doc_category *c = doc.find_category(a.category_id);
+    annotation_document one;
+    if (!im || !c || !one.add_image(*im) || !one.add_category(c->name, c->color, nullptr, c->id) || !one.add_annotation(a))
+        return "";
+    const std::string array = annotations_array(coco_export(one, coco_lossless_options()));
+    return array.size() > 2 ? array.substr(1, array.size() - 2) : "";
 }
 
 }  // namespace
@@ -291,7 +284,9 @@ std::string document_image_unit(const document_state &d, int64_t image_id) {
         if (a.image_id != image_id) continue;
         const uint64_t key = content_key(a);
         auto it = d.unit_texts.find(a.id);
-        if (it == d.unit_texts.end() || it->second.key != key) it = d.unit_texts.insert_or_assign(a.id, document_state::unit_text{key, annotation_json(a)}).first;
+        if (it == d.unit_texts.end() || it->second.key != key)
+            it = d.unit_texts.insert_or_assign(a.id, document_state::unit_text{key, annotation_json(d.doc, a)}).first;
+        if (it->second.json.empty()) continue;
         if (out.size() > 1) out += ',';
         out += it->second.json;
     }
