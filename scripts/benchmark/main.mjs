@@ -145,6 +145,7 @@ async function main() {
                 after: (page, s) => measure_accepts(page, s, prompt_positions(image.width, image.height, o.accepts)),
             });
             if (ra.after.samples.length) results.ours_accept.browser = summarize(ra.after.samples);
+            if (ra.after.app_ms) results.ours_accept.app_main_thread_ms = { accept: summarize(ra.after.app_ms.accept), overlay: summarize(ra.after.app_ms.overlay) };
             if (ra.after.error) results.ours_accept.browser_error = ra.after.error;
             results.raw.accept_browser_ms = ra.after.samples;
         }
