@@ -1,12 +1,14 @@
-// decoder_worker.js - runs the SAM prompt encoder + mask decoder (ONNX) with
-// ONNX Runtime Web's wasm backend, off the main thread. Thin on purpose: it
-// creates the session, wraps the arrays it receives as tensors, runs, and
-// posts iou_predictions and low_res_masks back. Which request runs (latest
-// wins) and everything about masks is decided in C++ (worker_decoder.cpp).
-// Messages in:  {type:'load', url} | {type:'embedding', data: Float32Array(1*256*64*64)}
-//               | {type:'decode', id, pointCoords, pointLabels, maskInput, hasMaskInput, origImSize}
-// Messages out: {type:'loaded', ok, message} | {type:'result', id, iou, lowRes, ms, error?}
+// decoder_worker.js - SAM's prompt encoder + mask decoder (any ONNX decoder with the
+// official interface) in ONNX Runtime Web's wasm backend, off the main thread, speaking
+// the decoder worker protocol (/work/notes/decoder_worker_protocol.md; the app's side
+// is src/platform/web/worker_decoder.cpp, its scheduling src/app/decoder_scheduler.cpp).
+// Thin on purpose: it loads the session, fetches the embedding itself by URL (.npy, f32
+// or f16 [1,256,64,64], checked as the core's embedding_from_npy checks it), wraps arrays
+// as tensors, runs, and posts iou_predictions and low_res_masks back. Messages are
+// handled one at a time in arrival order, so no result of a decode sent before an
+// embedding is ever posted after it. Batches are looped here (one prompt per run).
 import * as ort from './ort.wasm.min.mjs';
+import * as names from './decoder_onnx_names.js';
 
 // ORT fetches ort-wasm-simd-threaded.{mjs,wasm} from this folder.
 ort.env.wasm.wasmPaths = new URL('./', import.meta.url).href;
@@ -17,43 +19,157 @@ const threads = !self.crossOriginIsolated ? 1
   : askedThreads > 0 ? Math.min(askedThreads, 16) : Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
 ort.env.wasm.numThreads = threads;
 
+const EMBEDDING_SHAPE = [1, 256, 64, 64];
+const EXPECTED = '(1, 256, 64, 64) float32 or float16';
 let session = null;
 let embedding = null;
 
-self.onmessage = async (ev) => {
-  const m = ev.data;
-  if (m.type === 'load') {
-    try {
-      session = await ort.InferenceSession.create(m.url, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-      const message = `inputs=${session.inputNames.join(',')};outputs=${session.outputNames.join(',')};` +
-        `threads=${threads};backend=ORT ${ort.env.versions?.web || ''} wasm`;
-      self.postMessage({ type: 'loaded', ok: true, message });
-    } catch (e) {
-      self.postMessage({ type: 'loaded', ok: false, message: `${m.url}: ${e && e.message || e}` });
+const DTYPES = { '<f4': 'float32', '<f2': 'float16', '<f8': 'float64', '|u1': 'uint8', '|i1': 'int8', '|b1': 'bool',
+  '<i2': 'int16', '<u2': 'uint16', '<i4': 'int32', '<u4': 'uint32', '<i8': 'int64', '<u8': 'uint64' };
+
+function shapeString(shape) { return `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`; }
+
+function halfToFloat(h) {
+  const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
+}
+
+// A .npy file -> Float32Array(256*64*64), or an Error naming the file and the problem
+// (the same wording as the core's embedding_from_npy).
+function parseEmbedding(buf, name) {
+  const b = new Uint8Array(buf);
+  const bad = (what) => new Error(`${name}: ${what}; expected a little-endian C-order ${EXPECTED} array`);
+  if (b.length < 10 || b[0] !== 0x93 || String.fromCharCode(...b.subarray(1, 6)) !== 'NUMPY') return bad('not a .npy file (missing \\x93NUMPY magic)');
+  const major = b[6];
+  const dv = new DataView(buf);
+  const headerLen = major === 1 ? dv.getUint16(8, true) : b.length >= 12 ? dv.getUint32(8, true) : -1;
+  const start = major === 1 ? 10 : 12;
+  if (major < 1 || major > 3) return bad(`unsupported .npy format version ${major}.${b[7]}`);
+  if (headerLen < 0 || start + headerLen > b.length) return bad('truncated .npy header');
+  const header = new TextDecoder('latin1').decode(b.subarray(start, start + headerLen));
+  const descr = /'descr'\s*:\s*'([^']*)'/.exec(header), order = /'fortran_order'\s*:\s*(True|False)/.exec(header);
+  const shapeM = /'shape'\s*:\s*\(([^)]*)\)/.exec(header);
+  if (!descr || !order || !shapeM) return bad('.npy header lacks descr, fortran_order or shape');
+  const shape = shapeM[1].split(',').map((s) => s.trim()).filter((s) => s.length).map(Number);
+  const dtype = DTYPES[descr[1]];
+  if (!dtype) return bad(`dtype ${descr[1]}${descr[1][0] === '>' ? ' (big-endian)' : ''} is not supported`);
+  if (shape.join() !== EMBEDDING_SHAPE.join() || (dtype !== 'float32' && dtype !== 'float16'))
+    return new Error(`${name}: shape ${shapeString(shape)} ${dtype}, expected ${EXPECTED}`);
+  if (order[1] === 'True') return bad('Fortran-order arrays are not supported (expected C order)');
+  const n = 256 * 64 * 64, size = dtype === 'float32' ? 4 : 2, dataStart = start + headerLen;
+  if (b.length - dataStart < n * size) return bad(`truncated data (${b.length - dataStart} bytes, expected ${n * size})`);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = size === 4 ? dv.getFloat32(dataStart + 4 * i, true) : halfToFloat(dv.getUint16(dataStart + 2 * i, true));
+    if (!Number.isFinite(v)) {
+      const x = i % 64, y = Math.floor(i / 64) % 64, c = Math.floor(i / 4096);
+      return new Error(`${name}: embedding holds ${Number.isNaN(v) ? 'NaN' : 'Inf'} at [0, ${c}, ${y}, ${x}] (corrupt embedding)`);
     }
-  } else if (m.type === 'embedding') {
-    embedding = new ort.Tensor('float32', m.data, [1, 256, 64, 64]);
-  } else if (m.type === 'decode') {
+    out[i] = v;
+  }
+  return out;
+}
+
+async function load(m) {
+  try {
+    const s = await ort.InferenceSession.create(m.url, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    const missing = [
+      ...names.REQUIRED_INPUTS.filter((n) => !s.inputNames.includes(n)).map((n) => `input ${n}`),
+      ...names.REQUIRED_OUTPUTS.filter((n) => !s.outputNames.includes(n)).map((n) => `output ${n}`)];
+    if (missing.length) throw new Error(`not a SAM decoder (missing ${missing.join(', ')})`);
+    session = s;
+    const meta = (s.outputMetadata || []).find((o) => o && o.name === names.LOW_RES_MASKS);
+    const k = meta && meta.shape && typeof meta.shape[1] === 'number' ? meta.shape[1] : 0;
+    const variant = s.outputNames.includes(names.MASKS) ? 'official (with masks)' : 'fast (low-res only)';
+    self.postMessage({ type: 'loaded', ok: true, message: `backend=ORT ${ort.env.versions?.web || ''} wasm;threads=${threads};outputs=${k};variant=${variant}` });
+  } catch (e) {
+    const msg = String(e && e.message || e);
+    self.postMessage({ type: 'loaded', ok: false, message: msg.includes(m.url) ? msg : `${m.url}: ${msg}` });
+  }
+}
+
+async function setImage(m) {
+  embedding = null;
+  const name = m.name || m.url || 'embedding';
+  try {
+    let data = m.data;
+    if (!data) {
+      const r = await fetch(m.url);
+      if (!r.ok) throw new Error(`${m.url}: HTTP ${r.status} ${r.statusText}`);
+      data = parseEmbedding(await r.arrayBuffer(), name);
+      if (data instanceof Error) throw data;
+    }
+    if (data.length !== 256 * 64 * 64) throw new Error(`${name}: ${data.length} floats, expected ${EXPECTED}`);
+    embedding = new ort.Tensor('float32', data, EMBEDDING_SHAPE);
+    self.postMessage({ type: 'embedding', id: m.id, ok: true, message: '' });
+  } catch (e) {
+    self.postMessage({ type: 'embedding', id: m.id, ok: false, message: String(e && e.message || e) });
+  }
+}
+
+// One decode: {iou, lowRes, ms}.
+async function run(pointCoords, pointLabels, maskInput, origImSize) {
+  if (!session || !embedding) throw new Error('decoder or embedding not loaded');
+  const n = pointLabels.length;
+  const feeds = {
+    [names.IMAGE_EMBEDDINGS]: embedding,
+    [names.POINT_COORDS]: new ort.Tensor('float32', pointCoords, [1, n, 2]),
+    [names.POINT_LABELS]: new ort.Tensor('float32', pointLabels, [1, n]),
+    [names.MASK_INPUT]: new ort.Tensor('float32', maskInput || new Float32Array(256 * 256), [1, 1, 256, 256]),
+    [names.HAS_MASK_INPUT]: new ort.Tensor('float32', new Float32Array([maskInput ? 1 : 0]), [1]),
+  };
+  // The official export requires orig_im_size even though only low_res_masks is used.
+  if (session.inputNames.includes(names.ORIG_IM_SIZE)) feeds[names.ORIG_IM_SIZE] = new ort.Tensor('float32', origImSize, [2]);
+  const t0 = performance.now();
+  const out = await session.run(feeds, [names.IOU_PREDICTIONS, names.LOW_RES_MASKS]);
+  return { iou: new Float32Array(out[names.IOU_PREDICTIONS].data), lowRes: new Float32Array(out[names.LOW_RES_MASKS].data), ms: performance.now() - t0 };
+}
+
+async function decode(m) {
+  try {
+    const r = await run(m.pointCoords, m.pointLabels, m.maskInput, m.origImSize);
+    self.postMessage({ type: 'result', id: m.id, iou: r.iou, lowRes: r.lowRes, ms: r.ms }, [r.iou.buffer, r.lowRes.buffer]);
+  } catch (e) {
+    self.postMessage({ type: 'result', id: m.id, error: String(e && e.message || e) });
+  }
+}
+
+// The prompts one run each; posted in parts of 4 so the page can show progress.
+async function batch(m) {
+  const B = m.prompts.length, PART = 4;
+  for (let offset = 0; offset < B || offset === 0; offset += PART) {
+    const count = Math.min(PART, B - offset);
     try {
-      if (!session || !embedding) throw new Error('decoder or embedding not loaded');
-      const n = m.pointLabels.length;
-      const feeds = {
-        image_embeddings: embedding,
-        point_coords: new ort.Tensor('float32', m.pointCoords, [1, n, 2]),
-        point_labels: new ort.Tensor('float32', m.pointLabels, [1, n]),
-        mask_input: new ort.Tensor('float32', m.maskInput, [1, 1, 256, 256]),
-        has_mask_input: new ort.Tensor('float32', new Float32Array([m.hasMaskInput]), [1]),
-      };
-      // The official export requires orig_im_size even though only low_res_masks is used.
-      if (session.inputNames.includes('orig_im_size')) feeds.orig_im_size = new ort.Tensor('float32', m.origImSize, [2]);
-      const t0 = performance.now();
-      const out = await session.run(feeds, ['iou_predictions', 'low_res_masks']);
-      const ms = performance.now() - t0;
-      const iou = new Float32Array(out.iou_predictions.data);
-      const lowRes = new Float32Array(out.low_res_masks.data);
-      self.postMessage({ type: 'result', id: m.id, iou, lowRes, ms }, [iou.buffer, lowRes.buffer]);
+      let k = 0, ms = 0;
+      const ious = [], lows = [];
+      for (let i = offset; i < offset + count; i++) {
+        const p = m.prompts[i];
+        const r = await run(p.pointCoords, p.pointLabels, null, m.origImSize || new Float32Array([1024, 1024]));
+        const K = r.iou.length;
+        // single-mask jobs (box prompts) take output 0 only
+        k = m.multimask ? K : 1;
+        ious.push(r.iou.subarray(0, k));
+        lows.push(r.lowRes.subarray(0, k * 65536));
+        ms += r.ms;
+      }
+      const iou = new Float32Array(count * k), lowRes = new Float32Array(count * k * 65536);
+      ious.forEach((v, i) => iou.set(v, i * k));
+      lows.forEach((v, i) => lowRes.set(v, i * k * 65536));
+      const done = offset + count >= B;
+      self.postMessage({ type: 'batch_result', id: m.id, offset, count, k, iou, lowRes, ms, done }, [iou.buffer, lowRes.buffer]);
+      if (B === 0) break;
     } catch (e) {
-      self.postMessage({ type: 'result', id: m.id, error: String(e && e.message || e) });
+      self.postMessage({ type: 'batch_result', id: m.id, offset, count, k: 0, ms: 0, done: true, error: String(e && e.message || e) });
+      return;
     }
   }
+}
+
+const handlers = { load, embedding: setImage, decode, batch };
+let chain = Promise.resolve();
+self.onmessage = (ev) => {
+  const m = ev.data, h = m && handlers[m.type];
+  if (h) chain = chain.then(() => h(m));
 };

@@ -5,7 +5,8 @@
 // app's latency probe (window.samAnnotator.onFrame: first frame drawn with the result),
 // then the next animation frame, by which that frame has been produced. The baseline
 // page is timed to the same point (the frame after the one that paints its mask).
-// r: {threads, info, first_mask_ms, bytes {app, ort, decoder}, samples [...], after}
+// r: {threads, info, first_mask_ms, idle_cpu_pct (from 3 s after the last input), frame_ms
+// (the app's main-thread ms per frame during the sweep), bytes {app, ort, decoder}, samples [...], after}
 // (after: what o.after(page, state) returned, run on the same page at the end)
 import { bytes_by, idle_cpu_percent } from './browser.mjs';
 
@@ -13,7 +14,7 @@ export function classify_url(url) {
     const p = new URL(url).pathname;
     if (/\/ort[^/]*\.(m?js|wasm)$/.test(p)) return 'ort';
     if (p.endsWith('.onnx')) return 'decoder';
-    if (/\/(sam_annotator\.(js|wasm)|index\.html|decoder_worker\.js|)$/.test(p)) return 'app';
+    if (/\/(sam_annotator\.(js|wasm)|index\.html|decoder_worker\.js|decoder_onnx_names\.js|)$/.test(p)) return 'app';
     return null;  // image, embedding, manifest: the same for both pages
 }
 
@@ -44,6 +45,7 @@ export async function run_app(b, server_url, o) {
         const s = await wait_loaded(page, logs);
         const samples = [];
         let first_mask_ms = null;
+        await page.evaluate(() => window.samAnnotator.frameTimes && window.samAnnotator.frameTimes());  // drain
         for (let i = 0; i < o.positions.length; i++) {
             const p = o.positions[i];
             const c = { x: (p.x + 0.5) * s.view.scale + s.view.offset_x, y: (p.y + 0.5) * s.view.scale + s.view.offset_y };
@@ -76,13 +78,17 @@ export async function run_app(b, server_url, o) {
             if (i === 0) first_mask_ms = t.t_after;  // performance.now() counts from navigation start
             if (i >= o.warmups) samples.push(row);
         }
-        const idle_cpu_pct = await idle_cpu_percent(page);  // after the prompts, before anything else
+        // the app's main-thread time per frame during the hover sweep
+        const frame_ms = await page.evaluate(() => (window.samAnnotator.frameTimes ? window.samAnnotator.frameTimes() : []));
+        // idle: measured from 3 s after the last input, for 5 s (issue 15)
+        await page.waitForTimeout(3000);
+        const idle_cpu_pct = await idle_cpu_percent(page, 5000);
         const end = await page.evaluate(() => window.samAnnotator.state());
         const after = o.after ? await o.after(page, end) : null;
         return {
             threads: o.threads, cross_origin_isolated: await page.evaluate(() => self.crossOriginIsolated),
             info: { decoder: end.decoder, image: end.image && { width: end.image.width, height: end.image.height } },
-            first_mask_ms, idle_cpu_pct, bytes: bytes_by(responses, classify_url), samples, after,
+            first_mask_ms, idle_cpu_pct, frame_ms, bytes: bytes_by(responses, classify_url), samples, after,
         };
     } finally {
         await context.close();

@@ -1,7 +1,8 @@
 // diagnostics.mjs - where the interactive time goes, for the benchmark's notes: the decoder
-// worker timed on its own (same message protocol as web/decoder_worker.js), first while the
-// app's main loop runs, then with the loop paused (Module.pauseMainLoop). On a machine without
-// a GPU the per-frame WebGL redraw runs in software and competes with the decoder for CPU.
+// worker timed on its own (the decoder worker protocol's decode message), first with the
+// app on screen (its frame loop running: an idle page draws nothing), then with the loop
+// paused (samAnnotator.pause()). On a machine without a GPU every frame the app draws goes
+// through software WebGL and competes with the decoder for CPU.
 //   const d = await worker_decode_probe(page, n) -> {running: summary, paused: summary} | {error}
 import { summarize } from './stats.mjs';
 
@@ -18,7 +19,7 @@ export async function worker_decode_probe(page, n = 8) {
                     setTimeout(() => reject(new Error('worker did not answer in 30 s')), 30000);
                     w.postMessage({
                         type: 'decode', id, pointCoords: new Float32Array([200 + 40 * i, 300, 0, 0]), pointLabels: new Float32Array([1, -1]),
-                        maskInput: new Float32Array(256 * 256), hasMaskInput: 0, origImSize: new Float32Array([1500, 2250]),
+                        maskInput: null, origImSize: new Float32Array([1500, 2250]),
                     });
                 });
                 if (r.error) throw new Error(r.error);
@@ -27,9 +28,9 @@ export async function worker_decode_probe(page, n = 8) {
             return out;
         }, n);
         const running = await run();
-        await page.evaluate(() => Module.pauseMainLoop());
+        await page.evaluate(() => window.samAnnotator.pause());
         let paused;
-        try { paused = await run(); } finally { await page.evaluate(() => Module.resumeMainLoop()); }
+        try { paused = await run(); } finally { await page.evaluate(() => window.samAnnotator.resume()); }
         return { running: summarize(running), paused: summarize(paused) };
     } catch (e) {
         return { error: String(e.message || e) };

@@ -14,13 +14,14 @@ import { run_baseline } from './baseline_run.mjs';
 import { run_app } from './app_run.mjs';
 import { measure_accepts } from './accept_run.mjs';
 import { measure_everything, measure_detector_boxes } from './pre_annotation_run.mjs';
+import { make_save_dataset, measure_saves } from './save_run.mjs';
 import { worker_decode_probe } from './diagnostics.mjs';
 import { prompt_positions, summarize } from './stats.mjs';
 import { markdown_table } from './report.mjs';
 
 function parse_args(argv) {
     const o = { out: 'bench', prompts: 30, warmups: 3, threads: [1, 2], accepts: 10, server_json: null,
-        everything_points: 12, boxes: 100 };  // 12x12 timed, scaled to 32x32 in the table (1024 points: ~10 min here)
+        everything_points: 12, boxes: 100, saves: [10, 1000], save_annotations: 30, save_edits: 8 };  // 12x12 timed, scaled to 32x32 in the table (1024 points: ~10 min here)
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i], v = () => argv[++i];
         if (a === '--out') o.out = v();
@@ -35,6 +36,7 @@ function parse_args(argv) {
         else if (a === '--threads') o.threads = v().split(',').map(Number);
         else if (a === '--everything-points') o.everything_points = Number(v());
         else if (a === '--boxes') o.boxes = Number(v());
+        else if (a === '--saves') o.saves = v().split(',').map(Number).filter((n) => n > 0);
         else throw new Error(`unknown argument ${a}`);
     }
     for (const k of ['app', 'www', 'dataset']) if (!o[k]) throw new Error(`--${k} is required`);
@@ -74,7 +76,15 @@ async function main() {
     const load_before = os.loadavg();
     const t_start = Date.now();
 
-    const srv = await start_serve(['--app', o.app, '--static', o.www, '--static', path.join(path.dirname(new URL(import.meta.url).pathname), 'web'), o.dataset]);
+    // Save datasets (issue 15): N images x 30 annotations, in the whole-document form the server reads.
+    const save_dirs = o.saves.map((n) => {
+        const dir = path.join(path.resolve(o.out), `save_${n}`);
+        make_save_dataset(dir, { images: n, annotations: o.save_annotations, width: image.width, height: image.height,
+            image_file: path.join(o.dataset, image.file), embedding_file: path.join(o.dataset, image.embedding),
+            decoder_file: path.join(o.dataset, manifest.model.decoder) });
+        return dir;
+    });
+    const srv = await start_serve(['--app', o.app, '--static', o.www, '--static', path.join(path.dirname(new URL(import.meta.url).pathname), 'web'), o.dataset, ...save_dirs]);
     const b = await launch_browser();
     const results = {
         date: new Date().toISOString(),
@@ -91,7 +101,8 @@ async function main() {
             timing: 'input event.timeStamp -> the animation frame after the frame that first paints the mask',
         },
         ratio_click_to_mask_p50: null,
-        baseline: {}, ours_interactive: {}, ours_accept: {}, ours_pre_annotation: {}, load: {}, server: [], core_bench: null, raw: {},
+        idle_cpu_percent: null, accept_p50_ms: null, save_ms_per_edit_1000_images: null, frame_ms_p95_hover: null,
+        baseline: {}, ours_interactive: {}, ours_accept: {}, ours_pre_annotation: {}, ours_saves: {}, load: {}, server: [], core_bench: null, raw: {},
     };
     try {
         for (const threads of o.threads) {
@@ -113,6 +124,8 @@ async function main() {
             results.baseline[key] = summarize_fields(rb.samples, ['click_to_mask_ms', 'to_mask_frame_ms', 'decode_ms', 'to_image_ms', 'show_ms']);
             results.ours_interactive[key] = summarize_fields(ro.samples, ['click_to_mask_ms', 'to_mask_frame_ms', 'decode_ms', 'round_trip_ms', 'result_to_frame_ms']);
             results.ours_interactive[key].decoder = ro.info.decoder?.description;
+            results.ours_interactive[key].frame_ms = summarize(ro.frame_ms || []);
+            results.ours_interactive[key].idle_cpu_pct = ro.idle_cpu_pct;
             results.ours_interactive[key].worker_decode_probe = ro.after;
             results.ours_interactive[key].ratio_p50 =
                 Math.round(results.ours_interactive[key].click_to_mask_ms.p50 / results.baseline[key].click_to_mask_ms.p50 * 1000) / 1000;
@@ -132,6 +145,7 @@ async function main() {
                 after: (page, s) => measure_accepts(page, s, prompt_positions(image.width, image.height, o.accepts)),
             });
             if (ra.after.samples.length) results.ours_accept.browser = summarize(ra.after.samples);
+            if (ra.after.app_ms) results.ours_accept.app_main_thread_ms = { accept: summarize(ra.after.app_ms.accept), overlay: summarize(ra.after.app_ms.overlay) };
             if (ra.after.error) results.ours_accept.browser_error = ra.after.error;
             results.raw.accept_browser_ms = ra.after.samples;
         }
@@ -157,8 +171,27 @@ async function main() {
                 })).after;
             } catch (e) { pre.boxes = { error: e.message }; }
         }
+        // Edit -> saved with 10 and 1000 images x 30 annotations (browser store + server).
+        for (let k = 0; k < o.saves.length; k++) {
+            const n = o.saves[k];
+            process.stderr.write(`bench: ours, saves with ${n} images x ${o.save_annotations} annotations...\n`);
+            try {
+                results.ours_saves[`images_${n}`] = await measure_saves(b, srv.url, path.basename(save_dirs[k]), { edits: o.save_edits });
+            } catch (e) { results.ours_saves[`images_${n}`] = { error: e.message }; }
+        }
         const t1 = `threads_${o.threads[0]}`;
         results.ratio_click_to_mask_p50 = results.ours_interactive[t1]?.ratio_p50 ?? null;
+        results.idle_cpu_percent = results.ours_interactive[t1]?.idle_cpu_pct ?? null;
+        results.accept_p50_ms = results.ours_accept.browser?.p50 ?? null;
+        results.frame_ms_p95_hover = results.ours_interactive[t1]?.frame_ms?.p95 ?? null;
+        const probe = results.ours_interactive[t1]?.worker_decode_probe;
+        results.decode_on_screen_over_paused_p50 = probe?.running?.p50 && probe?.paused?.p50
+            ? Math.round(probe.running.p50 / probe.paused.p50 * 1000) / 1000 : null;
+        for (const n of o.saves) {
+            const r = results.ours_saves[`images_${n}`];
+            results[`save_ms_per_edit_${n}_images`] = r?.ms_per_edit?.p50 ?? null;
+            results[`save_bytes_per_edit_${n}_images`] = r && !r.error ? { browser_store: r.store_bytes_per_edit, server: r.server_bytes_per_edit, server_mode: r.server_mode } : null;
+        }
     } finally {
         await b.close();
         await srv.close();

@@ -54,6 +54,22 @@ export function markdown_table(r) {
     L.push(`| all of the above | ${mb(total(lo))} | ${mb(total(lb))} | ${ratio(total(lo), total(lb))} |`);
     L.push(`| navigation -> first mask (ms, 1 thread, cold cache) | ${fmt(lo.first_mask_ms)} | ${fmt(lb.first_mask_ms)} | ${ratio(lo.first_mask_ms, lb.first_mask_ms)} |`);
     L.push(`| browser CPU while the page is idle (% of one core) | ${fmt(lo.idle_cpu_pct)} | ${fmt(lb.idle_cpu_pct)} | |`);
+    L.push('');
+    L.push('| cost in proportion to change (issue 15) | figure | target |');
+    L.push('| --- | --- | --- |');
+    const t1 = `threads_${r.settings.threads[0]}`, oi = r.ours_interactive[t1] || {}, probe = oi.worker_decode_probe || {};
+    L.push(`| page idle CPU, from 3 s after the last input (% of one core) | ${fmt(r.idle_cpu_percent)} | <= 2: ${met(r.idle_cpu_percent === null ? null : r.idle_cpu_percent <= 2)} |`);
+    if (probe.running) L.push(`| decoder worker alone p50, app on screen / paused (ms) | ${fmt(probe.running.p50)} / ${fmt(probe.paused.p50)} (ratio ${fmt(r.decode_on_screen_over_paused_p50, 2)}) | within 10 %: ${met(r.decode_on_screen_over_paused_p50 === null ? null : r.decode_on_screen_over_paused_p50 <= 1.1)} |`);
+    const am = r.ours_accept?.app_main_thread_ms;
+    L.push(`| accept p50, Enter -> annotation shown, ${r.settings.image.width}x${r.settings.image.height} (ms) | ${fmt(r.accept_p50_ms)}` +
+        (am ? ` (the app's own work p50: accept ${fmt(am.accept.p50)}, overlay ${fmt(am.overlay.p50)})` : '') +
+        ` | <= 50: ${met(r.accept_p50_ms === null ? null : r.accept_p50_ms <= 50)} |`);
+    if (oi.frame_ms) L.push(`| app frame time during the hover sweep p50 / p95 (ms, main thread) | ${fmt(oi.frame_ms.p50, 1)} / ${fmt(oi.frame_ms.p95, 1)} (${oi.frame_ms.n} frames) | |`);
+    for (const [k, v] of Object.entries(r.ours_saves || {})) {
+        const n = k.replace('images_', '');
+        if (v.error) { L.push(`| edit -> saved, ${n} images | not measured: ${v.error} | |`); continue; }
+        L.push(`| edit -> saved p50 / p95, ${v.images} images x ${Math.round(v.annotations / Math.max(1, v.images))} annotations (ms) | ${fmt(v.ms_per_edit.p50)} / ${fmt(v.ms_per_edit.p95)}; bytes per edit: browser store ${v.store_bytes_per_edit}, server ${v.server_bytes_per_edit} (${v.server_mode} route) | independent of the dataset's size |`);
+    }
     const pre = r.ours_pre_annotation || {};
     if (pre.everything || pre.boxes) {
         L.push('');

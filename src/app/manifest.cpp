@@ -39,6 +39,8 @@ status manifest_parse(const std::string &text, const std::string &name, manifest
     get_string(*model, "encoder_sha256", out.encoder_sha256);
     if (!get_string(*model, "decoder", out.decoder) || out.decoder.empty())
         return status::failure(name + ": missing string \"model.decoder\"");
+    // optional; written beside the ONNX files (top level or in "model")
+    if (!get_string(*model, "decoder_weights", out.decoder_weights)) get_string(j, "decoder_weights", out.decoder_weights);
     auto images = j.find("images");
     if (images == j.end() || !images->is_array()) return status::failure(name + ": missing array \"images\"");
     for (size_t i = 0; i < images->size(); ++i) {

@@ -23,6 +23,9 @@ struct manifest {
     int version = 0;
     std::string model_id, encoder_sha256;
     std::string decoder;  // decoder ONNX file, relative to the manifest
+    // The C++ decoder's weights file (scripts/model/export), relative to the manifest; ""
+    // = none: the app then runs `decoder` in ONNX Runtime Web.
+    std::string decoder_weights;
     std::vector<manifest_image> images;
 };
 

@@ -20,6 +20,14 @@ struct view_transform {
     double to_image_y(double cy) const { return (cy - offset_y) / scale; }
 };
 
+// The canvas area between the panels, the view shown in it, and a fit requested for
+// the next frame that knows the layout.
+struct canvas_view {
+    view_transform view;
+    canvas_rect area;
+    bool fit_pending = true;
+};
+
 // Whole image visible and centred in `area`, with a small margin.
 view_transform view_fit(int image_w, int image_h, const canvas_rect &area);
 

@@ -2,6 +2,7 @@
 // driven by playwright-core (headless, software WebGL2), console capture and
 // screenshots saved under $SAM_TEST_OUTPUT (default test-output/).
 //   const b = await launchBrowser();  const page = await b.open(url);  await b.shot(page, 'name');
+//   b.open(url, { init: () => {...} }) runs `init` in the page before its own scripts.
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -20,8 +21,9 @@ export async function launchBrowser({ width = 1280, height = 800 } = {}) {
   const logs = [];
   return {
     logs,
-    async open(url) {
+    async open(url, { init } = {}) {
       const page = await context.newPage();
+      if (init) await page.addInitScript(init);
       page.on('console', (m) => logs.push(`[${m.type()}] ${m.text()}`));
       page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
       await page.goto(url);

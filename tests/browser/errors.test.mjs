@@ -1,6 +1,7 @@
 // Browser tests of the on-screen errors: a missing image file, an embedding
 // of the wrong shape or dtype, an image whose size disagrees with the
-// manifest, a decoder ONNX with the wrong inputs. Each must appear in
+// manifest, a decoder ONNX with the wrong inputs, C++ decoder weights the C++ worker
+// cannot load (ONNX Runtime Web takes over, with a notice). Each must appear in
 // state().errors naming the file and the problem, and in the "Problems"
 // window (screenshots $SAM_TEST_OUTPUT/errors-*.png); the app stays usable.
 import { test, before, after } from 'node:test';
@@ -69,5 +70,25 @@ test('a decoder ONNX without the SAM inputs is refused with its missing inputs n
   const s = await waitState(page, (t) => t.decoder.status === 'failed' && t.errors.length > 0, { what: 'decoder refused' });
   assert.match(s.errors[0], /not_a_decoder\.onnx: not a SAM decoder \(missing input image_embeddings.*point_coords/);
   await browser.shot(page, 'errors-decoder');
+  await page.close();
+});
+
+test('a manifest naming C++ decoder weights: when the C++ worker cannot load them, ONNX Runtime Web takes over', async () => {
+  // the dataset's manifest names weights the C++ worker refuses (here: not a weights file;
+  // where the build has no sam_decoder_worker.js yet, the worker itself fails to start)
+  const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+  m.model.decoder_weights = 'not_weights.samw';
+  fs.writeFileSync(path.join(dir, 'not_weights.samw'), 'not a weights file');
+  fs.writeFileSync(path.join(dir, 'manifest_cpp.json'), JSON.stringify(m));
+  const page = await browser.open(server.url + 'index.html?manifest=/data/manifest_cpp.json');
+  await waitReady(page, browser.logs);
+  const s = await waitState(page, (t) => t.decoder.status === 'ready' && t.image && t.image.embedding_loaded, { what: 'fallback decoder' });
+  assert.equal(s.decoder.worker, 'decoder_worker.js');
+  assert.equal(s.decoder.fell_back, true);
+  assert.match(s.decoder.url, /\/data\/decoder\.onnx$/);
+  assert.match(s.decoder.description, /^ORT [\d.]+ wasm, \d threads?/);
+  assert.ok(s.notices.some((n) => /^C\+\+ decoder unavailable \(.*(sam_decoder_worker\.js|not_weights\.samw).*\); using ONNX Runtime Web$/.test(n)),
+    JSON.stringify(s.notices));
+  assert.deepEqual(s.errors, []);
   await page.close();
 });

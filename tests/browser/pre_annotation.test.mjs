@@ -4,7 +4,7 @@
 // accepted with Enter and "accept all with predicted IoU >= X" as one undo step;
 // a broken proposals file named in Problems. Detector boxes (COCO JSON, YOLO txt +
 // classes.txt) dropped on the page become machine-made annotations through the
-// decoder worker, one box per decoder message, with progress and cancel; malformed
+// decoder worker, in batches of up to 16 boxes per decoder message, with progress and cancel; malformed
 // lines are reported as file:line. Detector masks use the fake disc decoder
 // (fixtures/disc_decoder.onnx: a disc around the first prompt point, here the box's
 // top-left corner), so their geometry is known. Screenshots: $SAM_TEST_OUTPUT/pre-*.png.
@@ -245,6 +245,7 @@ test('detector boxes: COCO and YOLO files become machine-made masks; problems by
   checkDisc(s.annotations[0], coco, W, H, [150, 140]);
   checkDisc(s.annotations[1], coco, W, H, [400, 100]);
   assert.ok(s.notices.some((n) => /dets\.json: 2 masks from 2 boxes/.test(n)), JSON.stringify(s.notices));
+  assert.equal(s.detector.batches_sent, 1, 'two boxes, one batch message');
   await clickUi(page, 'dismiss_errors');
 
   // one undo step takes the masks and the new categories away
@@ -321,7 +322,9 @@ test('segment everything in the browser when the dataset has none: same proposal
   const decodes = s.requests.sent;
   await clickUi(page, 'everything_start');
   s = await waitState(page, (t) => t.proposals.status === 'generated', { what: 'pass done', timeout: 120000 });
-  assert.equal(s.requests.sent - decodes, 16, 'one decode per grid point');
+  assert.equal(s.everything.done, 16, 'every grid point decoded');
+  assert.equal(s.everything.batches_sent, 1, '16 grid points go to the decoder as one batch message');
+  assert.equal(s.requests.sent, decodes, 'no interactive request for the grid');
   assert.ok(s.notices.some((n) => /Segment everything: \d+ masks from 16 points/.test(n)), JSON.stringify(s.notices));
   await page.mouse.move(5, 795);
   await page.waitForTimeout(150);

@@ -1,21 +1,28 @@
-// bindings.cpp - every function JavaScript may call (exported with
-// EMSCRIPTEN_KEEPALIVE, C names with a sam_ prefix). index.html builds
-// window.samAnnotator on sam_state_json; the EM_JS halves of fetch and the
-// decoder worker call the sam_on_* callbacks. Strings returned stay valid
-// until the next call of the same function.
+// bindings.cpp - every function JavaScript may call (exported with EMSCRIPTEN_KEEPALIVE,
+// C names with a sam_ prefix). index.html builds window.samAnnotator on them; the EM_JS
+// halves of fetch, HTTP, the store and the decoder workers call the sam_on_* callbacks.
+// Strings returned stay valid until the next call of the same function. Every callback
+// wakes the frame loop (idle pages draw nothing until something happens).
 #include <emscripten.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "app/annotator.h"
 #include "platform/web/web_platform.h"
 
+namespace {
+
+std::string g_api_error;
+
+}  // namespace
+
 extern "C" {
 
 EMSCRIPTEN_KEEPALIVE const char *sam_state_json() {
     static std::string s;
-    s = sam::annotator_state_json(sam::annotator_instance(), sam::web_frames_drawn());
+    s = sam::annotator_state_json(sam::annotator_instance(), sam::web_frame_counters());
     return s.c_str();
 }
 
@@ -30,6 +37,30 @@ EMSCRIPTEN_KEEPALIVE const char *sam_export_coco() {
 EMSCRIPTEN_KEEPALIVE const char *sam_export_coco_with(int rle, int all_images) {
     static std::string s;
     s = sam::annotator_export_coco(sam::annotator_instance(), rle != 0, all_images != 0);
+    return s.c_str();
+}
+
+// window.samAnnotator.prompt(): the request id, or 0 (sam_api_error() says why).
+EMSCRIPTEN_KEEPALIVE double sam_prompt(const char *json) {
+    sam::web_wake();
+    return (double)sam::annotator_prompt_api(sam::annotator_instance(), json ? json : "", g_api_error);
+}
+
+// window.samAnnotator.accept(): the new annotation's id, or 0 (sam_api_error() says why).
+EMSCRIPTEN_KEEPALIVE double sam_accept(const char *json) {
+    sam::web_wake();
+    return (double)sam::annotator_accept_api(sam::annotator_instance(), json ? json : "", g_api_error);
+}
+
+EMSCRIPTEN_KEEPALIVE const char *sam_api_error() { return g_api_error.c_str(); }
+
+// The frame loop stopped (1) or running (0): the bench's decoder-alone figures.
+EMSCRIPTEN_KEEPALIVE void sam_set_paused(int paused) { sam::web_set_paused(paused != 0); }
+
+// Main-thread ms of the frames since the last call, as a JSON array.
+EMSCRIPTEN_KEEPALIVE const char *sam_frame_times() {
+    static std::string s;
+    s = nlohmann::json(sam::web_take_frame_times()).dump();
     return s.c_str();
 }
 
@@ -50,19 +81,43 @@ EMSCRIPTEN_KEEPALIVE void sam_on_http_done(int id, int http_status, const char *
     sam::web_http_done(id, http_status, body, error);
 }
 
-EMSCRIPTEN_KEEPALIVE void sam_on_store_got(int id, int found, const char *text, double number) {
-    sam::web_wake();
-    sam::web_store_got(id, found, text, number);
+EMSCRIPTEN_KEEPALIVE void sam_on_store_unit(int id, const char *key, const char *text, double number, int flags) {
+    sam::web_store_unit(id, key, text, number, flags);
 }
 
-EMSCRIPTEN_KEEPALIVE void sam_on_decoder_loaded(int ok, const char *message) {
+EMSCRIPTEN_KEEPALIVE void sam_on_store_listed(int id) {
     sam::web_wake();
-    sam::web_decoder_loaded(ok, message); }
+    sam::web_store_listed(id);
+}
 
-EMSCRIPTEN_KEEPALIVE void sam_on_decoder_result(double request_id, int mask_count, const float *iou,
-                                                const float *low_res_masks, double decode_ms, const char *error) {
+EMSCRIPTEN_KEEPALIVE void sam_on_store_written(int id, int ok) {
     sam::web_wake();
-    sam::web_decoder_result(request_id, mask_count, iou, low_res_masks, decode_ms, error);
+    sam::web_store_written(id, ok);
+}
+
+EMSCRIPTEN_KEEPALIVE void sam_on_store_single(int id, int found, const char *text, double number) {
+    sam::web_wake();
+    sam::web_store_single(id, found, text, number);
+}
+
+EMSCRIPTEN_KEEPALIVE float *sam_worker_buffer(int handle, int which, int n) {
+    return sam::web_worker_buffer(handle, which, n);
+}
+
+EMSCRIPTEN_KEEPALIVE void sam_on_worker_loaded(int handle, int ok, const char *message) {
+    sam::web_wake();
+    sam::web_worker_loaded(handle, ok, message);
+}
+
+EMSCRIPTEN_KEEPALIVE void sam_on_worker_embedding(int handle, double id, int ok, const char *message) {
+    sam::web_wake();
+    sam::web_worker_embedding(handle, id, ok, message);
+}
+
+EMSCRIPTEN_KEEPALIVE void sam_on_worker_result(int handle, int batch, double id, int offset, int count, int k,
+                                               double ms, int done, const char *error) {
+    sam::web_wake();
+    sam::web_worker_result(handle, batch, id, offset, count, k, ms, done, error);
 }
 
 }  // extern "C"

@@ -2,6 +2,7 @@
 
 #include <emscripten.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <vector>
@@ -16,8 +17,6 @@ std::map<int, fetch_callback> g_fetches;
 int g_next_fetch = 1;
 std::map<int, http_callback> g_https;
 int g_next_http = 1;
-std::map<int, store_get_callback> g_store_gets;
-int g_next_store_get = 1;
 
 EM_JS(char *, sam_js_query_param, (const char *name), {
     const v = new URLSearchParams(window.location.search).get(UTF8ToString(name));
@@ -107,12 +106,14 @@ EM_JS(void, sam_js_install_files, (), {
 EM_JS(void, sam_js_open_files, (), { document.getElementById('sam-file-input').click(); });
 
 EM_JS(void, sam_js_http, (int id, const char *method, const char *url, const char *body, const char *if_match,
-                          const char *content_type, const uint8_t *bytes, int n_bytes), {
+                          const char *content_type, const char *authorization, const uint8_t *bytes, int n_bytes), {
     const m = UTF8ToString(method), u = UTF8ToString(url);
     const b = n_bytes > 0 ? HEAPU8.slice(bytes, bytes + n_bytes) : UTF8ToString(body);
     const headers = {};
     const im = UTF8ToString(if_match);
     if (im) headers['If-Match'] = im;
+    const auth = UTF8ToString(authorization);
+    if (auth) headers['Authorization'] = auth;
     if (m !== 'GET' && m !== 'HEAD') headers['Content-Type'] = UTF8ToString(content_type);
     const toHeap = (s) => {
         const n = lengthBytesUTF8(s) + 1;
@@ -153,58 +154,13 @@ EM_JS(void, sam_js_download, (const char *name, const char *text, const char *mi
     setTimeout(() => URL.revokeObjectURL(a.href), 10000);
 });
 
-// One object store "autosave" in database "sam-annotator": key -> {text, number}.
-EM_JS(void, sam_js_store_open, (), {
-    if (Module.samStore) return;
-    Module.samStore = new Promise((resolve, reject) => {
-        const req = indexedDB.open('sam-annotator', 1);
-        req.onupgradeneeded = () => req.result.createObjectStore('autosave');
-        req.onsuccess = () => resolve(req.result);
-        req.onerror = () => reject(req.error);
-    });
-});
-
-EM_JS(void, sam_js_store_get, (int id, const char *key), {
-    const k = UTF8ToString(key);
-    const done = (v) => {
-        const found = v && typeof v.text === 'string';
-        const t = found ? v.text : "";
-        const n = lengthBytesUTF8(t) + 1;
-        const p = _malloc(n);
-        stringToUTF8(t, p, n);
-        Module._sam_on_store_got(id, found ? 1 : 0, p, found ? +v.number || 0 : 0);
-        _free(p);
-    };
-    Module.samStore
-        .then((db) => new Promise((resolve, reject) => {
-            const req = db.transaction('autosave', 'readonly').objectStore('autosave').get(k);
-            req.onsuccess = () => resolve(req.result);
-            req.onerror = () => reject(req.error);
-        }))
-        .then(done, (e) => { console.error('autosave read failed:', e); done(null); });
-});
-
-EM_JS(void, sam_js_store_put, (const char *key, const char *text, double number), {
-    const k = UTF8ToString(key), v = {text : UTF8ToString(text), number, saved : Date.now()};
-    Module.samStorePuts = (Module.samStorePuts || 0) + 1;  // tests wait for samStoreWrites to catch up
-    Module.samStore
-        .then((db) => new Promise((resolve, reject) => {
-            const tx = db.transaction('autosave', 'readwrite');
-            tx.objectStore('autosave').put(v, k);
-            tx.oncomplete = resolve;
-            tx.onerror = () => reject(tx.error);
-        }))
-        .then(() => { Module.samStoreWrites = (Module.samStoreWrites || 0) + 1; },
-              (e) => console.error('autosave write failed:', e));
-});
-
 }  // namespace
 
 void platform_http(const http_request &r, http_callback done) {
     int id = g_next_http++;
     g_https[id] = std::move(done);
     sam_js_http(id, r.method.c_str(), r.url.c_str(), r.body.c_str(), r.if_match.c_str(), r.content_type.c_str(),
-                r.body_bytes.data(), (int)r.body_bytes.size());
+                r.authorization.c_str(), r.body_bytes.data(), (int)r.body_bytes.size());
 }
 
 void web_http_done(int id, int http_status, const char *body, const char *error) {
@@ -226,27 +182,7 @@ void platform_download(const std::string &file_name, const std::string &text, co
     sam_js_download(file_name.c_str(), text.c_str(), mime.c_str());
 }
 
-void platform_store_get(const std::string &key, store_get_callback done) {
-    sam_js_store_open();
-    int id = g_next_store_get++;
-    g_store_gets[id] = std::move(done);
-    sam_js_store_get(id, key.c_str());
-}
-
-void platform_store_put(const std::string &key, const std::string &text, double number) {
-    sam_js_store_open();
-    sam_js_store_put(key.c_str(), text.c_str(), number);
-}
-
-void web_store_got(int id, int found, const char *text, double number) {
-    auto it = g_store_gets.find(id);
-    if (it == g_store_gets.end()) return;
-    store_get_callback cb = std::move(it->second);
-    g_store_gets.erase(it);
-    cb(found != 0, text ? text : "", number);
-}
-
-void web_install_input_clock() {
+void web_install_page_hooks() {
     sam_js_install_input_clock();
     sam_js_install_files();
 }
@@ -255,7 +191,7 @@ void platform_open_files() { sam_js_open_files(); }
 
 double platform_last_input_ms() { return sam_js_last_input_ms(); }
 
-void platform_mask_frame_drawn(uint64_t request_id, double input_ms, double result_ms, double frame_ms) {
+void web_mask_frame_drawn(uint64_t request_id, double input_ms, double result_ms, double frame_ms) {
     sam_js_mask_frame_drawn((double)request_id, input_ms, result_ms, frame_ms);
 }
 
@@ -287,5 +223,9 @@ void web_fetch_done(int id, const uint8_t *bytes, size_t size, const char *error
 }
 
 double platform_now_ms() { return emscripten_get_now(); }
+
+void platform_wake_after(double ms) {
+    emscripten_async_call([](void *) { web_wake(); }, nullptr, (int)std::max(0.0, ms));
+}
 
 }  // namespace sam

@@ -1,0 +1,36 @@
+// accept.h - a candidate becomes an annotation: the selected low-res logits (256x256,
+// the padded 1024 frame / 4) are upsampled to the full image as the official
+// postprocess_masks does and thresholded at 0 (postprocess_to_mask), stored as COCO
+// RLE (mask_to_rle), and added to the document or merged into the selected annotation
+// (rle_merge). Nothing else on this path: no polygons (made at export), no redraw of
+// other annotations (the overlay repaints the changed one).
+//   accept_outcome o = accept_candidate(doc, {logits, w, h, image_id, score, prompts, merge});
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "app/document.h"
+
+namespace sam {
+
+enum class accept_merge { none, add, subtract };
+
+struct accept_input {
+    const float *low_res = nullptr;  // 256 x 256 logits
+    int image_w = 0, image_h = 0;    // the oriented image, pixels
+    int64_t image_id = 0;
+    double score = 0;                // the candidate's predicted IoU
+    annotation_prompts prompts;      // image pixels
+    accept_merge merge = accept_merge::none;
+};
+
+struct accept_outcome {
+    status st;                  // failure: an edit was refused (the document is unchanged)
+    bool accepted = false;      // the document changed
+    std::string notice;         // why nothing was accepted (empty mask, nothing selected to merge into)
+    int64_t annotation_id = 0;  // the new or edited annotation (0 if it went away)
+};
+
+accept_outcome accept_candidate(document_state &d, const accept_input &in);
+
+}  // namespace sam

@@ -1,0 +1,118 @@
+#include "app/native_decoder_backend.h"
+
+#include <algorithm>
+#include <memory>
+#include <utility>
+
+#include "app/platform.h"
+#include "core/embedding.h"
+
+namespace sam {
+
+native_decoder_backend::native_decoder_backend(decoder_events &events, native_decode_fn fn, std::string name,
+                                               int outputs)
+    : events_(events), fn_(std::move(fn)), name_(std::move(name)), outputs_(outputs) {}
+
+void native_decoder_backend::load(const std::string &url) {
+    push([this, url] {
+        if (!fail_load.empty()) return events_.on_loaded(false, url + ": " + fail_load);
+        events_.on_loaded(true, "backend=" + name_ + ";threads=1;outputs=" + std::to_string(outputs_));
+    });
+}
+
+void native_decoder_backend::set_image(uint64_t id, decoder_embedding e) {
+    if (e.url.empty()) {
+        push([this, id, data = std::move(e.data)]() mutable {
+            if (data.size() != k_decoder_embedding_count)
+                return events_.on_embedding(id, false, "embedding: " + std::to_string(data.size()) + " floats");
+            embedding_ = std::move(data);
+            events_.on_embedding(id, true, "");
+        });
+        return;
+    }
+    // The fetch completes on its own (between frames); until then the queue waits at it, so
+    // the image is set before the jobs sent after it run.
+    auto slot = std::make_shared<std::function<void()>>();
+    queue_.push_back(slot);
+    const std::string name = e.name.empty() ? e.url : e.name;
+    platform_fetch(e.url, [this, id, name, slot](const status &st, std::vector<uint8_t> &&bytes) {
+        if (!st) {
+            *slot = [this, id, m = st.message] { events_.on_embedding(id, false, m); };
+            return;
+        }
+        std::vector<float> emb;
+        status ps = embedding_from_npy(bytes.data(), bytes.size(), name, emb);
+        *slot = [this, id, ps, emb = std::move(emb)]() mutable {
+            if (!ps) return events_.on_embedding(id, false, ps.message);
+            embedding_ = std::move(emb);
+            events_.on_embedding(id, true, "");
+        };
+    });
+}
+
+void native_decoder_backend::decode(uint64_t id, const decoder_request &r) {
+    push([this, id, r] {
+        decoder_result out;
+        status st = embedding_.empty() ? status::failure("no embedding set") : fn_(embedding_, r, out);
+        decodes_++;
+        out.request_id = id;
+        if (!st) out.error = st.message;
+        events_.on_result(std::move(out));
+    });
+}
+
+void native_decoder_backend::decode_batch(uint64_t id, const decoder_batch &b) {
+    push([this, id, b] {
+        const size_t n = b.prompts.size(), part = batch_part ? batch_part : std::max<size_t>(1, n);
+        for (size_t offset = 0; offset < n || (n == 0 && offset == 0); offset += part) {
+            decoder_batch_result br;
+            br.request_id = id;
+            br.offset = offset;
+            br.count = std::min(part, n - offset);
+            br.done = offset + part >= n;
+            for (size_t i = offset; i < offset + br.count; ++i) {
+                decoder_request r;
+                r.point_coords = b.prompts[i].point_coords;
+                r.point_labels = b.prompts[i].point_labels;
+                r.orig_h = b.orig_h;
+                r.orig_w = b.orig_w;
+                decoder_result one;
+                status st = embedding_.empty() ? status::failure("no embedding set") : fn_(embedding_, r, one);
+                decodes_++;
+                if (!st) {
+                    br.error = st.message;
+                    break;
+                }
+                br.mask_count = one.mask_count;
+                br.iou_predictions.insert(br.iou_predictions.end(), one.iou_predictions.begin(),
+                                          one.iou_predictions.end());
+                br.low_res_masks.insert(br.low_res_masks.end(), one.low_res_masks.begin(), one.low_res_masks.end());
+                br.decode_ms += one.decode_ms;
+            }
+            const bool stop = !br.error.empty();
+            events_.on_batch_result(std::move(br));
+            if (stop || n == 0) break;
+        }
+    });
+}
+
+void native_decoder_backend::push(std::function<void()> f) {
+    queue_.push_back(std::make_shared<std::function<void()>>(std::move(f)));
+}
+
+bool native_decoder_backend::run_next() {
+    if (queue_.empty()) return false;
+    if (!*queue_.front()) return false;  // an embedding still being fetched holds the queue
+    std::shared_ptr<std::function<void()>> f = std::move(queue_.front());
+    queue_.pop_front();
+    (*f)();
+    return true;
+}
+
+size_t native_decoder_backend::run_all() {
+    size_t n = 0;
+    while (run_next()) ++n;
+    return n;
+}
+
+}  // namespace sam
