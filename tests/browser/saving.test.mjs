@@ -4,9 +4,7 @@
 // units; a reload restores them; a stale unit gets 409, the conflict is shown, nothing
 // is lost, "overwrite" resolves it; 100 edits and a reload lose nothing; the old forms
 // still load: the single-record IndexedDB autosave, and a server with only the
-// whole-document route (annotations.json). The per-image tests use the real
-// scripts/serve when it answers GET .../index, else tests/browser/annotations_api_double.mjs
-// (the contract in memory), and say which in the test output.
+// whole-document route (annotations.json). Always against the real scripts/serve.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -14,12 +12,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startStaticServer } from './static_server.mjs';
-import { startApiDouble } from './annotations_api_double.mjs';
 import { launchBrowser, waitReady, state, waitState } from './browser_harness.mjs';
 import { makeTestDataset } from './test_dataset.mjs';
 
 const SITE = path.resolve('build/wasm/site');
-let dir, name, manifest, serve, base, double, which;
+let dir, name, manifest, serve, base;
 
 function startServe(dataset) {
   const child = spawn('scripts/serve', ['--port', '0', '--app', SITE, dataset], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -42,19 +39,12 @@ before(async () => {
   fs.copyFileSync(path.resolve('tests/browser/fixtures/disc_decoder.onnx'), path.join(dir, 'disc_decoder.onnx'));
   name = path.basename(dir);
   serve = await startServe(dir);
+  base = serve.url;
   const probe = await fetch(`${serve.url}api/annotations/${encodeURIComponent(name)}/index`);
-  if (probe.status === 200) {
-    base = serve.url;
-    which = 'the real scripts/serve';
-  } else {
-    double = await startApiDouble({ site: SITE, dataset: dir, name });
-    base = double.url;
-    which = `the in-test contract double (scripts/serve answered GET .../index with ${probe.status}: no per-image routes yet)`;
-  }
+  assert.equal(probe.status, 200, 'scripts/serve has no per-image annotations API');
 });
 
 after(async () => {
-  await double?.close();
   await serve?.close();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -84,7 +74,6 @@ async function acceptAt(page, x, y, category) {
 }
 
 test('per-image saves: an edit writes its image only; the browser store and a reload give it back', async (t) => {
-  t.diagnostic(`per-image API: ${which}`);
   const browser = await launchBrowser();
   try {
     const page = await openApp(browser, '&token=test-token');
@@ -119,7 +108,6 @@ test('per-image saves: an edit writes its image only; the browser store and a re
 });
 
 test('a stale per-image write gets 409: the conflict is shown, nothing is lost, overwrite resolves it', async (t) => {
-  t.diagnostic(`per-image API: ${which}`);
   const browser = await launchBrowser();
   try {
     const page = await openApp(browser);
@@ -151,7 +139,6 @@ test('a stale per-image write gets 409: the conflict is shown, nothing is lost, 
 });
 
 test('100 edits, a reload: nothing lost, in the browser or on the server', async (t) => {
-  t.diagnostic(`per-image API: ${which}`);
   const browser = await launchBrowser();
   try {
     const page = await openApp(browser);
