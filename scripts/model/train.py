@@ -45,6 +45,7 @@ from torch.nn import functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sam_model import build_sam  # noqa: E402
+from sam_model.layers import ConvTranspose2x2  # noqa: E402
 from sam_model.light_encoder import InvertedResidual, LightEncoder  # noqa: E402
 from sam_model.sam import PIXEL_MEAN, PIXEL_STD  # noqa: E402
 from synth import make_scene, random_size  # noqa: E402
@@ -334,15 +335,18 @@ def prompt_loss(sam, emb: torch.Tensor, pe: torch.Tensor, gt: torch.Tensor, gen:
 
 def train_step(sam, images: torch.Tensor, gts: torch.Tensor, pe: torch.Tensor, gen: torch.Generator, n_extra: int,
                opts: Dict[str, float]) -> Tuple[torch.Tensor, Dict[str, float]]:
-    """images B x 3 x S x S, gts B x K x G x G -> (loss, stats); all B x K prompts decoded together."""
+    """images B x 3 x S x S, gts B x K x G x G -> (loss, stats); all B x K prompts decoded together.
+    The embedding is upsampled bilinearly to pe's grid when that is finer (the exported path)."""
     b, k = gts.shape[:2]
     emb = sam.image_encoder(images)
+    if pe.shape[-1] != emb.shape[-1]:
+        emb = F.interpolate(emb, scale_factor=float(pe.shape[-1] // emb.shape[-1]), mode="bilinear", align_corners=False)
     rep = torch.arange(b, device=images.device).repeat_interleave(k)
     return prompt_loss(sam, emb[rep], pe, gts.flatten(0, 1).float(), gen, n_extra, opts)
 
 
 # ---------------------------------------------------------------- held-out check
-def heldout_check(sam, size: int, n_scenes: int, device: torch.device) -> Dict[str, float]:
+def heldout_check(sam, size: int, n_scenes: int, device: torch.device, only: Optional[List[str]] = None) -> Dict[str, float]:
     """evaluate.py's figures on held-out scenes HELDOUT_LOG_FIRST.. through the exported path
     (1024 input, average-pooled to the training size), in PyTorch."""
     from evaluate import TorchModel, summarise, evaluate_indices
@@ -353,12 +357,55 @@ def heldout_check(sam, size: int, n_scenes: int, device: torch.device) -> Dict[s
                                list(range(HELDOUT_LOG_FIRST, HELDOUT_LOG_FIRST + n_scenes)), 2)
     finally:
         sam.image_encoder.input_pool = 1
-        sam.train()
+        set_mode(sam, only)
     r = summarise(acc)
     return {"heldout_" + k: r[k] for k in ("miou_1click", "miou_5click", "miou_box", "iou_pred_corr", "top_is_best")}
 
 
 # ---------------------------------------------------------------- main loop
+def set_mode(sam, only: Optional[List[str]]) -> None:
+    """Train mode, or with --only eval mode for the frozen parts (their BatchNorm statistics
+    stay) and train mode for the decoder's upscaling, whose fast path has no state."""
+    if not only:
+        sam.train()
+        return
+    sam.eval()
+    for m in sam.modules():
+        if isinstance(m, ConvTranspose2x2):
+            m.train()
+
+
+BN_SEED = 123
+
+
+@torch.no_grad()
+def recalibrate_bn(sam, n_scenes: int, device: torch.device, batch: int = 4) -> None:
+    """Re-estimate the encoder's BatchNorm statistics (a plain average over n_scenes) on scenes
+    prepared as photos are at inference: native 400-1024 px, evaluate.preprocess (resize to 1024,
+    normalise, pad), average-pooled by LightEncoder.input_pool. Training updates them with a
+    momentum from batches of training-size renders, which are not quite those inputs."""
+    from evaluate import preprocess
+    enc = sam.image_encoder
+    bns = [m for m in enc.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None
+    pool, enc.input_pool = enc.input_pool, LightEncoder.input_pool
+    enc.train()
+    rng = np.random.default_rng(BN_SEED)
+    for _ in range(max(1, n_scenes // batch)):
+        xs = []
+        while len(xs) < batch:
+            scene = make_scene(rng, random_size(rng, int(rng.integers(400, 1025))))
+            if scene.masks:
+                xs.append(torch.from_numpy(preprocess(scene.image)[0]))
+        enc(torch.cat(xs).to(device))
+    enc.input_pool = pool
+    for m, mom in zip(bns, saved):
+        m.momentum = mom
+
+
 def save_atomic(obj, path: str) -> None:
     tmp = path + ".tmp"
     torch.save(obj, tmp)
@@ -422,7 +469,10 @@ def train(args) -> int:
     tie_attention_init(sam)
     sam.image_encoder.input_pool = 1  # fed the training size directly
     sam.to(dev)
-    opt = torch.optim.AdamW(sam.parameters(), lr=args.lr, weight_decay=0.01)
+    if args.only:  # the rest frozen and in eval mode (BatchNorm running statistics, as exported)
+        for name, prm in sam.named_parameters():
+            prm.requires_grad_(any(name.startswith(prefix) for prefix in args.only))
+    opt = torch.optim.AdamW([prm for prm in sam.parameters() if prm.requires_grad], lr=args.lr, weight_decay=0.01)
     scaler = make_scaler(use_amp)
     step, used = 0, 0.0
     if args.resume and os.path.exists(ckpt_path):
@@ -438,7 +488,9 @@ def train(args) -> int:
     clock = time.process_time if args.clock == "cpu" else time.time
     budget = args.minutes * 60
     gen = torch.Generator(device=dev).manual_seed(args.seed * 1_000_003 + step)
-    pe = sam.prompt_encoder.pe_layer((args.size // 16, args.size // 16)).unsqueeze(0)
+    grid = args.decoder_grid or args.size // 16
+    pe = sam.prompt_encoder.pe_layer((grid, grid)).unsqueeze(0)
+    set_mode(sam, args.only)
     opts = {"box_share": args.box_share, "centre_share": args.centre_share, "iou_weight": args.iou_weight,
             "focal_weight": 0.0, "box_jitter": args.box_jitter}
     loader = iter(scene_loader(args, step, pin=dev.type == "cuda"))
@@ -490,7 +542,7 @@ def train(args) -> int:
             scenes_seen, t_wait, t_window = 0, 0.0, time.time()
         if args.eval_scenes and time.time() - last_eval > args.eval_minutes * 60:
             c0 = clock()
-            rec.update(heldout_check(sam, args.size, args.eval_scenes, dev))
+            rec.update(heldout_check(sam, args.size, args.eval_scenes, dev, args.only))
             last_eval = time.time()
             if args.clock == "cpu":  # a recipe's CPU budget is for training only
                 t_start += clock() - c0
@@ -501,6 +553,10 @@ def train(args) -> int:
         if time.time() - last_ckpt > args.ckpt_minutes * 60:
             checkpoint()
             last_ckpt = time.time()
+    if args.bn_scenes and not stop:
+        recalibrate_bn(sam, args.bn_scenes, dev)
+        set_mode(sam, args.only)
+        print(f"encoder BatchNorm statistics re-estimated on {args.bn_scenes} scenes", flush=True)
     checkpoint()
     for sig, handler in handlers.items():
         signal.signal(sig, handler)
@@ -543,6 +599,15 @@ def main(argv=None) -> int:
     ap.add_argument("--iou-weight", type=float, default=10.0, help="weight of the IoU head's MSE")
     ap.add_argument("--focal-weight", type=float, default=0.0, help="> 0: focal x this + dice (SAM: 20)")
     ap.add_argument("--focal-after", type=float, default=0.0, help="focal from this share of the budget on")
+    ap.add_argument("--only", nargs="+", metavar="PREFIX",
+                    help="train only the parameters whose names start so (e.g. mask_decoder.iou_prediction_head); "
+                         "the rest frozen, in eval mode")
+    ap.add_argument("--decoder-grid", type=int, default=0,
+                    help="run the decoder on this embedding grid (64: the exported path, the embedding upsampled "
+                         "bilinearly as LightEncoder does); default size / 16")
+    ap.add_argument("--bn-scenes", type=int, default=0,
+                    help="at the end, re-estimate the encoder's BatchNorm statistics on this many scenes prepared "
+                         "as evaluate.py prepares photos (--minutes 0: only that, on --init's weights)")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--threads", type=int, default=1, help="CPU trainer threads (1 is faster than 2 on a loaded machine)")

@@ -177,6 +177,28 @@ def test_training_checkpoints_resumes_and_feeds_from_workers(tmp_path):
     assert LightEncoder.config_from_state_dict(sam.state_dict())["depths"] == (1, 2, 3, 2)
 
 
+def test_only_trains_the_named_part_and_bn_statistics_follow_photo_inputs(tmp_path):
+    init = str(tmp_path / "init.pt")
+    torch.manual_seed(0)
+    torch.save(build_sam("light").state_dict(), init)
+    before = torch.load(init)
+    out = str(tmp_path / "head")
+    # The IoU head alone, on the exported decoder grid (the 8 x 8 embedding of 128 px upsampled to 32 x 32).
+    assert train.main(["--out", out, "--size", "128", "--images", "1", "--targets", "2", "--eval-scenes", "0",
+                       "--workers", "0", "--minutes", "0.05", "--init", init, "--decoder-grid", "32",
+                       "--only", "mask_decoder.iou_prediction_head"]) == 0
+    after = torch.load(os.path.join(out, "model.pt"))
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith("mask_decoder.iou_prediction_head.") for k in changed), sorted(changed)[:5]
+    # --minutes 0 --bn-scenes: only the encoder's BatchNorm statistics are re-estimated.
+    out = str(tmp_path / "bn")
+    assert train.main(["--out", out, "--eval-scenes", "0", "--workers", "0", "--minutes", "0", "--init", init,
+                       "--bn-scenes", "4"]) == 0
+    after = torch.load(os.path.join(out, "model.pt"))
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith("image_encoder.") and ("running_" in k or "num_batches" in k) for k in changed)
+
+
 def test_scene_workers_draw_different_scenes():
     args = argparse.Namespace(size=64, targets=1, seed=1, render_max=1.0, variety=0.5, images=1, workers=2)
     loader = iter(train.scene_loader(args, 0, pin=False))
