@@ -220,7 +220,7 @@ def test_evaluate_runs_on_the_shipped_model():
         assert 0.0 <= result[key] <= 1.0
     assert -1.0 <= result["iou_pred_corr"] <= 1.0
     # Regression guards for the shipped model (MODEL_CARD.md has its 200-scene figures), not the targets:
-    # on these 20 scenes v2 scores 1 click 0.36, box 0.41, IoU correlation 0.52, top candidate 0.55;
+    # on these 20 scenes v2 scores 1 click 0.33, box 0.41, IoU correlation 0.50, top candidate 0.55;
     # v1, whose IoU head picked the shown candidate worse than chance, 0.29 / 0.41 / 0.38 / 0.25.
     assert result["miou_1click"] > 0.3 and result["miou_box"] > 0.35, result
     assert result["iou_pred_corr"] > 0.4 and result["top_is_best"] >= 0.4, result
