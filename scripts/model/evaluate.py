@@ -15,8 +15,12 @@ IoU is measured at the original resolution after SAM's postprocess (bilinear to
 1024, crop, bilinear to H x W, threshold 0). Also: the share of 1-click prompts
 where the best (oracle) of the 3 multimask outputs beats the single-mask output,
 and, with --torch-weights, the agreement of the ONNX pair with PyTorch on the
-first --torch-scenes scenes. Ends with one JSON line (miou_1click, miou_3click,
-miou_5click, miou_box, n_scenes, ...).
+first --torch-scenes scenes. The IoU head: iou_pred_corr is the Pearson correlation
+between predicted and true IoU of the 3 multimask outputs of every 1-click prompt,
+top_is_best the share of those prompts whose highest-predicted output is (one of) the
+best of the three. --weights evaluates a PyTorch model.pt the same way without exporting
+(for recipe experiments). Ends with one JSON line (miou_1click, miou_3click, miou_5click,
+miou_box, iou_pred_corr, top_is_best, n_scenes, ...).
 """
 import argparse
 import json
@@ -26,7 +30,6 @@ import time
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
-import onnxruntime as ort
 from PIL import Image
 from scipy import ndimage
 
@@ -79,6 +82,7 @@ def innermost(region: np.ndarray) -> Tuple[Tuple[float, float], float]:
 
 class Model:
     def __init__(self, model_dir: str, threads: int = 1) -> None:
+        import onnxruntime as ort  # here, so that training on a machine without it can import this module
         so = ort.SessionOptions()
         so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
@@ -104,31 +108,32 @@ class Model:
 
 
 class TorchModel:
-    """The same calls through PyTorch (for the ONNX agreement check)."""
+    """The same calls through PyTorch: a model.pt of the light model (the ONNX agreement check,
+    --weights), or a live Sam (train.py's held-out log; its encoder's input_pool as set)."""
 
-    def __init__(self, weights: str) -> None:
+    def __init__(self, weights: Optional[str] = None, sam=None, device="cpu") -> None:
         import torch
         from sam_model import build_sam
         from sam_model.onnx_decoder import DecoderFast
         self.torch = torch
-        sd = torch.load(weights, map_location="cpu")
-        sam = build_sam("light", init_weights=False)
-        sam.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in sd.items()})
+        self.device = torch.device(device)
+        if sam is None:
+            sam = build_sam("light", checkpoint=weights).float().to(self.device)
         self.sam = sam.eval()
         self.fast = DecoderFast(self.sam).eval()
 
     def embed(self, x):
         with self.torch.no_grad():
-            return self.sam.image_encoder(self.torch.from_numpy(x)).numpy()
+            return self.sam.image_encoder(self.torch.from_numpy(x).to(self.device)).cpu().numpy()
 
     def decode(self, emb, coords, labels, mask_input=None):
-        t = self.torch
+        t, d = self.torch, self.device
         has = mask_input is not None
         m = t.from_numpy(mask_input[None, None]) if has else t.zeros(1, 1, 256, 256)
-        iou_pred, low = self.fast(t.from_numpy(emb), t.tensor(np.asarray(coords, np.float32)[None]),
-                                  t.tensor(np.asarray(labels, np.float32)[None]), m,
-                                  t.tensor([1.0 if has else 0.0]), t.tensor([1024.0, 1024.0]))
-        return iou_pred[0].numpy(), low[0].numpy()
+        iou_pred, low = self.fast(t.from_numpy(emb).to(d), t.tensor(np.asarray(coords, np.float32)[None], device=d),
+                                  t.tensor(np.asarray(labels, np.float32)[None], device=d), m.to(d),
+                                  t.tensor([1.0 if has else 0.0], device=d), t.tensor([1024.0, 1024.0], device=d))
+        return iou_pred[0].cpu().numpy(), low[0].cpu().numpy()
 
 
 def pick_targets(scene, n: int, index: int) -> List[int]:
@@ -143,7 +148,7 @@ def evaluate_scene(model, scene, index: int, n_objects: int, clicks: int = 5) ->
     scale = 1024 / max(orig)
     emb = model.embed(x)
     out: Dict[str, List[float]] = {k: [] for k in ("click1", "click3", "click5", "box", "best3_beats_single",
-                                                    "oracle1", "single1")}
+                                                    "oracle1", "single1", "iou_pred", "iou_true", "top_is_best")}
     for t in pick_targets(scene, n_objects, index):
         gt = scene.masks[t]
         (px, py), _ = innermost(gt)
@@ -156,6 +161,9 @@ def evaluate_scene(model, scene, index: int, n_objects: int, clicks: int = 5) ->
         out["oracle1"].append(max(ious[1:]))
         out["single1"].append(ious[0])
         out["best3_beats_single"].append(float(max(ious[1:]) > ious[0]))
+        out["iou_pred"].extend(float(v) for v in iou_pred[1:])
+        out["iou_true"].extend(ious[1:])
+        out["top_is_best"].append(float(ious[chosen] >= max(ious[1:])))
         prev_low, pred = low[chosen], masks[chosen]
         for k in range(2, clicks + 1):
             fn, fp = gt & ~pred, pred & ~gt
@@ -219,45 +227,65 @@ def run_onnx_node(model_dir: str, x: np.ndarray, coords, labels) -> Optional[Tup
         return np.load(os.path.join(tmp, "image_embeddings.npy")), np.load(os.path.join(tmp, "low_res_masks.npy"))[0]
 
 
-# One-click prompts on the demo's sample photos (x, y in original pixels), for the model card.
+# Prompts on the demo's sample photos (x, y / x0, y0, x1, y1 in original pixels), for the model card.
 PHOTO_CLICKS = {
     "astronaut.jpg": [(100, 350), (387, 422), (225, 112), (408, 140)],
     "chelsea.jpg": [(190, 197), (169, 115)],
     "coffee.jpg": [(287, 141), (104, 282), (365, 282)],
     "rocket.jpg": [(320, 253), (45, 211), (193, 70)],
 }
+PHOTO_BOXES = {
+    "astronaut.jpg": [(275, 340, 510, 512), (150, 12, 305, 195), (365, 0, 470, 280)],
+    "chelsea.jpg": [(130, 85, 215, 145), (222, 212, 298, 272)],
+    "coffee.jpg": [(168, 12, 415, 305), (72, 72, 482, 388)],
+    "rocket.jpg": [(292, 122, 348, 410), (552, 0, 640, 427)],
+}
 COLOURS = [(255, 64, 64), (64, 160, 255), (64, 220, 64), (255, 200, 0)]
 
 
 def draw_examples(model, samples_dir: str, out_dir: str) -> List[str]:
-    """One picture per sample photo: each click's shown mask (highest predicted IoU) tinted, click as a dot."""
+    """Two pictures per sample photo: <name>.jpg with each click's shown mask (highest predicted
+    IoU, the value written next to the dot) tinted, <name>_box.jpg with each box's mask (token 0)."""
     from PIL import ImageDraw
     os.makedirs(out_dir, exist_ok=True)
     written = []
-    for name, clicks in PHOTO_CLICKS.items():
+    for name in PHOTO_CLICKS:
         image = np.asarray(Image.open(os.path.join(samples_dir, name)).convert("RGB"))
         x, resized = preprocess(image)
         emb = model.embed(x)
         scale = 1024 / max(image.shape[:2])
-        out = image.astype(np.float32)
-        for (cx, cy), colour in zip(clicks, COLOURS):
-            iou_pred, low = model.decode(emb, [[cx * scale, cy * scale], [0.0, 0.0]], [1.0, -1.0])
-            best = 1 + int(np.argmax(iou_pred[1:]))
-            mask = postprocess(low[best:best + 1], resized, image.shape[:2])[0] > 0
-            out[mask] = 0.45 * out[mask] + 0.55 * np.array(colour, np.float32)
-        pic = Image.fromarray(out.clip(0, 255).astype(np.uint8))
-        d = ImageDraw.Draw(pic)
-        for (cx, cy), colour in zip(clicks, COLOURS):
-            d.ellipse([cx - 6, cy - 6, cx + 6, cy + 6], fill=colour, outline=(255, 255, 255), width=2)
-        path = os.path.join(out_dir, os.path.splitext(name)[0] + ".jpg")
-        pic.save(path, quality=85)
-        written.append(path)
+        for kind, prompts in (("", PHOTO_CLICKS[name]), ("_box", PHOTO_BOXES[name])):
+            out = image.astype(np.float32)
+            scores = []
+            for prompt, colour in zip(prompts, COLOURS):
+                if kind:
+                    iou_pred, low = model.decode(emb, np.array(prompt, np.float32).reshape(2, 2) * scale, [2.0, 3.0])
+                    best = 0
+                else:
+                    iou_pred, low = model.decode(emb, [[prompt[0] * scale, prompt[1] * scale], [0.0, 0.0]], [1.0, -1.0])
+                    best = 1 + int(np.argmax(iou_pred[1:]))
+                scores.append(float(iou_pred[best]))
+                mask = postprocess(low[best:best + 1], resized, image.shape[:2])[0] > 0
+                out[mask] = 0.45 * out[mask] + 0.55 * np.array(colour, np.float32)
+            pic = Image.fromarray(out.clip(0, 255).astype(np.uint8))
+            d = ImageDraw.Draw(pic)
+            for prompt, colour, score in zip(prompts, COLOURS, scores):
+                if kind:
+                    d.rectangle(list(prompt), outline=colour, width=3)
+                    d.text((prompt[0] + 4, prompt[1] + 3), f"{score:.2f}", fill=(255, 255, 255))
+                else:
+                    cx, cy = prompt
+                    d.ellipse([cx - 6, cy - 6, cx + 6, cy + 6], fill=colour, outline=(255, 255, 255), width=2)
+                    d.text((cx + 9, cy - 6), f"{score:.2f}", fill=(255, 255, 255))
+            path = os.path.join(out_dir, os.path.splitext(name)[0] + kind + ".jpg")
+            pic.save(path, quality=85)
+            written.append(path)
     return written
 
 
-def _evaluate_indices(model_dir: str, threads: int, indices: List[int], objects: int, quiet: bool,
-                      deadline: float, model: Optional[Model] = None) -> Dict[str, List[float]]:
-    model = model or Model(model_dir, threads)
+def evaluate_indices(model, indices: List[int], objects: int, quiet: bool = True,
+                     deadline: float = float("inf")) -> Dict[str, List[float]]:
+    """evaluate_scene over heldout_scene(i) for i in indices; lists per figure, plus "scenes"."""
     acc: Dict[str, List[float]] = {"scenes": []}
     t0 = time.time()
     for n, i in enumerate(indices):
@@ -275,21 +303,50 @@ def _evaluate_indices(model_dir: str, threads: int, indices: List[int], objects:
     return acc
 
 
+def _evaluate_worker(model_dir: str, threads: int, weights: Optional[str], indices: List[int], objects: int,
+                     quiet: bool, deadline: float) -> Dict[str, List[float]]:
+    model = TorchModel(weights) if weights else Model(model_dir, threads)
+    return evaluate_indices(model, indices, objects, quiet, deadline)
+
+
+def summarise(acc: Dict[str, List[float]]) -> Dict[str, float]:
+    pred, true = np.array(acc["iou_pred"]), np.array(acc["iou_true"])
+    corr = float(np.corrcoef(pred, true)[0, 1]) if len(pred) > 1 and pred.std() > 0 and true.std() > 0 else 0.0
+    return {
+        "miou_1click": round(float(np.mean(acc["click1"])), 4),
+        "miou_3click": round(float(np.mean(acc["click3"])), 4),
+        "miou_5click": round(float(np.mean(acc["click5"])), 4),
+        "miou_box": round(float(np.mean(acc["box"])), 4),
+        "miou_1click_oracle_best_of_3": round(float(np.mean(acc["oracle1"])), 4),
+        "miou_1click_single_output": round(float(np.mean(acc["single1"])), 4),
+        "share_best_of_3_beats_single": round(float(np.mean(acc["best3_beats_single"])), 4),
+        "iou_pred_corr": round(corr, 4),
+        "iou_pred_mean_abs_err": round(float(np.mean(np.abs(pred - true))), 4),
+        "top_is_best": round(float(np.mean(acc["top_is_best"])), 4),
+        "n_scenes": len(acc["scenes"]),
+        "n_masks": len(acc["click1"]),
+    }
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="evaluate.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("--model-dir", default=os.path.join(os.path.dirname(__file__), "..", "..", "assets", "model"))
+    ap.add_argument("--weights", help="evaluate this PyTorch model.pt (light model) instead of the ONNX files")
     ap.add_argument("--n-scenes", type=int, default=500)
     ap.add_argument("--first-scene", type=int, default=0)
     ap.add_argument("--objects", type=int, default=1, help="target masks per scene")
-    ap.add_argument("--threads", type=int, default=1, help="onnxruntime threads per worker")
+    ap.add_argument("--threads", type=int, default=1, help="onnxruntime / PyTorch threads per worker")
     ap.add_argument("--workers", type=int, default=1, help="processes, each on an interleaved share of the scenes")
     ap.add_argument("--torch-weights", help="model.pt of the same model: check ONNX vs PyTorch")
     ap.add_argument("--torch-scenes", type=int, default=3)
     ap.add_argument("--quiet", action="store_true")
     ap.add_argument("--max-seconds", type=float, help="stop starting new scenes after this long (n_scenes says how many ran)")
-    ap.add_argument("--pictures", metavar="DIR", help="only draw 1-click masks on assets/samples photos into DIR")
+    ap.add_argument("--pictures", metavar="DIR", help="only draw click and box masks on assets/samples photos into DIR")
     args = ap.parse_args(argv)
-    model = Model(args.model_dir, args.threads)
+    if args.weights:
+        import torch
+        torch.set_num_threads(args.threads)
+    model = TorchModel(args.weights) if args.weights else Model(args.model_dir, args.threads)
     if args.pictures:
         samples = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "assets", "samples")
         for path in draw_examples(model, samples, args.pictures):
@@ -298,30 +355,20 @@ def main(argv=None) -> int:
     t0 = time.time()
     indices = list(range(args.first_scene, args.first_scene + args.n_scenes))
     deadline = t0 + args.max_seconds if args.max_seconds else float("inf")
-    jobs = [(args.model_dir, args.threads, indices[w::args.workers], args.objects, args.quiet, deadline)
-            for w in range(args.workers)]
     if args.workers == 1:
-        parts = [_evaluate_indices(*jobs[0], model=model)]
+        parts = [evaluate_indices(model, indices, args.objects, args.quiet, deadline)]
     else:
         import multiprocessing
+        jobs = [(args.model_dir, args.threads, args.weights, indices[w::args.workers], args.objects, args.quiet, deadline)
+                for w in range(args.workers)]
         with multiprocessing.get_context("fork").Pool(args.workers) as pool:
-            parts = pool.starmap(_evaluate_indices, jobs)
+            parts = pool.starmap(_evaluate_worker, jobs)
     acc: Dict[str, List[float]] = {}
     for part in parts:
         for k, v in part.items():
             acc.setdefault(k, []).extend(v)
-    result = {
-        "miou_1click": round(float(np.mean(acc["click1"])), 4),
-        "miou_3click": round(float(np.mean(acc["click3"])), 4),
-        "miou_5click": round(float(np.mean(acc["click5"])), 4),
-        "miou_box": round(float(np.mean(acc["box"])), 4),
-        "miou_1click_oracle_best_of_3": round(float(np.mean(acc["oracle1"])), 4),
-        "miou_1click_single_output": round(float(np.mean(acc["single1"])), 4),
-        "share_best_of_3_beats_single": round(float(np.mean(acc["best3_beats_single"])), 4),
-        "n_scenes": len(acc["scenes"]),
-        "n_masks": len(acc["click1"]),
-        "seconds": round(time.time() - t0, 1),
-    }
+    result = summarise(acc)
+    result["seconds"] = round(time.time() - t0, 1)
     if args.torch_weights:
         agree = [agreement(model, TorchModel(args.torch_weights), heldout_scene(i))
                  for i in range(args.first_scene, args.first_scene + args.torch_scenes)]

@@ -11,11 +11,15 @@ so that one click is ambiguous), filled with flat colours, gradients, stripes,
 checks, smooth noise or patches of CC0 / public-domain photographs shipped with
 python3-skimage (see PHOTOS), then lighting, blur, noise and JPEG artefacts.
 heldout_scene(i) is the fixed held-out set: a native size, resized as the embedder does.
+make_scene(..., variety=True) draws richer training-only scenes (the held-out set never
+changes): more photographs (PHOTOS_TRAINING), untinted photo fills and backgrounds,
+up to 20 objects with more small clutter, rounded boxes and stars, and cast shadows that
+darken what lies behind without belonging to any mask.
 """
 import io
 import os
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -32,21 +36,27 @@ PHOTOS = {
     "hubble_deep_field.jpg": "public domain (NASA)",
     "coins.png": "no known copyright restrictions (Brooklyn Museum)",
 }
+# Only in variety scenes (training), so that the held-out set stays what it was.
+PHOTOS_TRAINING = {
+    "clock_motion.png": "public domain (Stefan van der Walt)",
+    "ihc.png": "no known copyright restrictions",
+    "cell.png": "CC0 (Allen Institute for Cell Science)",
+    "microaneurysms.png": "CC0 (Andreas Maier)",
+    "text.png": "public domain",
+}
 HELDOUT_SEED = 7_000_000
 MIN_AREA_FRACTION = 0.0015
 
-_photos: Optional[List[np.ndarray]] = None
+_photos: Dict[str, List[np.ndarray]] = {}
 
 
-def _load_photos() -> List[np.ndarray]:
-    global _photos
-    if _photos is None:
-        _photos = []
-        for name in PHOTOS:
-            path = os.path.join(SKIMAGE_DATA, name)
-            if os.path.exists(path):
-                _photos.append(np.asarray(Image.open(path).convert("RGB")))
-    return _photos
+def _load_photos(training: bool = False) -> List[np.ndarray]:
+    key = "training" if training else "base"
+    if key not in _photos:
+        names = list(PHOTOS) + (list(PHOTOS_TRAINING) if training else [])
+        paths = [os.path.join(SKIMAGE_DATA, n) for n in names]
+        _photos[key] = [np.asarray(Image.open(p).convert("RGB")) for p in paths if os.path.exists(p)]
+    return _photos[key]
 
 
 @dataclass
@@ -112,6 +122,22 @@ def _texture(rng, h: int, w: int) -> np.ndarray:
     return out.astype(np.float32)
 
 
+def _texture_training(rng, h: int, w: int) -> np.ndarray:
+    """Variety scenes: half of the fills an untinted crop of any photograph, else _texture."""
+    photos = _load_photos(training=True)
+    if not photos or rng.random() < 0.5:
+        return _texture(rng, h, w)
+    p = photos[int(rng.integers(len(photos)))]
+    scale = float(np.exp(rng.uniform(np.log(0.25), np.log(2.0))))
+    ph, pw = min(max(8, int(h / scale)), p.shape[0]), min(max(8, int(w / scale)), p.shape[1])
+    y0, x0 = int(rng.integers(0, p.shape[0] - ph + 1)), int(rng.integers(0, p.shape[1] - pw + 1))
+    arr = np.asarray(Image.fromarray(p[y0:y0 + ph, x0:x0 + pw]).resize((w, h), Image.BILINEAR), np.float32)
+    if rng.random() < 0.5:
+        arr = arr[::-1] if rng.random() < 0.5 else arr[:, ::-1]
+    gain = rng.uniform(0.6, 1.4, 3) if rng.random() < 0.5 else np.ones(3)  # colour cast / brightness
+    return (arr * gain).astype(np.float32)
+
+
 # ---------------------------------------------------------------- shapes
 def _outline(rng, kind: str, cx: float, cy: float, r: float, aspect: float, rot: float) -> List[Tuple[float, float]]:
     n = 64
@@ -161,29 +187,63 @@ def _shape_mask(rng, h: int, w: int, cx: float, cy: float, r: float, kind: Optio
     return m
 
 
-def _paint(img: np.ndarray, mask: np.ndarray, rng) -> None:
+def _shape_mask_training(rng, h: int, w: int, cx: float, cy: float, r: float, kind: Optional[str] = None) -> np.ndarray:
+    """Variety scenes: also rounded boxes (screens, books, boxes) and stars; else _shape_mask."""
+    if kind is not None or rng.random() < 0.6:
+        return _shape_mask(rng, h, w, cx, cy, r, kind)
+    rot = rng.uniform(0, np.pi)
+    c, s = np.cos(rot), np.sin(rot)
+    if rng.random() < 0.7:  # superellipse: from a rounded box to a rectangle
+        aspect = float(np.exp(rng.uniform(-0.8, 0.8)))
+        e = rng.uniform(0.15, 0.6)
+        th = np.linspace(0, 2 * np.pi, 96, endpoint=False)
+        x = r * aspect * np.sign(np.cos(th)) * np.abs(np.cos(th)) ** e
+        y = r / aspect * np.sign(np.sin(th)) * np.abs(np.sin(th)) ** e
+    else:  # star
+        k = int(rng.integers(4, 9))
+        th = np.linspace(0, 2 * np.pi, 2 * k, endpoint=False) + rng.uniform(0, np.pi)
+        rad = np.where(np.arange(2 * k) % 2 == 0, r, r * rng.uniform(0.35, 0.7))
+        x, y = rad * np.cos(th), rad * np.sin(th)
+    pts = list(zip(cx + c * x - s * y, cy + s * x + c * y))
+    return _draw(h, w, lambda d: d.polygon(pts, fill=255))
+
+
+def _shadow(img: np.ndarray, mask: np.ndarray, rng, side: int) -> None:
+    """Darken a blurred, shifted copy of mask on img (cast before the object is painted)."""
+    dy, dx = (rng.uniform(-0.04, 0.04, 2) * side).astype(int)
+    m = np.roll(np.roll(mask.astype(np.float32), dy, 0), dx, 1)
+    m = np.asarray(Image.fromarray((m * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(rng.uniform(1, 0.03 * side + 1))),
+                   np.float32) / 255
+    img *= (1 - rng.uniform(0.25, 0.6) * m)[..., None]
+
+
+def _paint(img: np.ndarray, mask: np.ndarray, rng, texture: Callable = _texture) -> None:
     ys, xs = np.nonzero(mask)
     if len(ys) == 0:
         return
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    tex = _texture(rng, int(y1 - y0), int(x1 - x0))
+    tex = texture(rng, int(y1 - y0), int(x1 - x0))
     sub = mask[y0:y1, x0:x1]
     img[y0:y1, x0:x1][sub] = tex[sub]
 
 
 # ---------------------------------------------------------------- scenes
-def make_scene(rng: np.random.Generator, size: Tuple[int, int], max_objects: int = 12) -> Scene:
-    """A scene of size (h, w) with its visible ground-truth masks."""
+def make_scene(rng: np.random.Generator, size: Tuple[int, int], max_objects: int = 12, variety: bool = False) -> Scene:
+    """A scene of size (h, w) with its visible ground-truth masks; variety: a richer training
+    scene (see the module doc; variety=False draws exactly what it always drew)."""
     h, w = size
-    img = _texture(rng, h, w)
+    tex = _texture_training if variety else _texture
+    shape = _shape_mask_training if variety else _shape_mask
+    img = tex(rng, h, w)
     objects = []  # (list of (mask, level), group)
-    n = int(rng.integers(4, max_objects + 1))
+    n = int(rng.integers(4, (max(max_objects, 20) if variety else max_objects) + 1))
     side = min(h, w)
+    r_min = 0.025 if variety else 0.04
     for g in range(n):
-        r = side * float(np.exp(rng.uniform(np.log(0.04), np.log(0.4))))
+        r = side * float(np.exp(rng.uniform(np.log(r_min), np.log(0.4))))
         cx, cy = rng.uniform(0.0, 1.0) * w, rng.uniform(0.0, 1.0) * h
         if rng.random() < 0.3:  # an object made of parts, one with a sub-part
-            parts = [_shape_mask(rng, h, w, cx, cy, r, rng.choice(["ellipse", "blob", "polygon"]))]
+            parts = [shape(rng, h, w, cx, cy, r, rng.choice(["ellipse", "blob", "polygon"]))]
             for _ in range(int(rng.integers(1, 3))):
                 a = rng.uniform(0, 2 * np.pi)
                 pr = r * rng.uniform(0.35, 0.7)
@@ -199,14 +259,18 @@ def make_scene(rng: np.random.Generator, size: Tuple[int, int], max_objects: int
                 k = int(rng.integers(len(ys)))
                 sub = _shape_mask(rng, h, w, xs[k], ys[k], r * rng.uniform(0.15, 0.3),
                                   rng.choice(["ellipse", "blob", "polygon"])) & parts[host]
+                if variety and rng.random() < 0.3:
+                    _shadow(img, whole, rng, side)
                 for p in parts:
-                    _paint(img, p, rng)
-                _paint(img, sub, rng)
+                    _paint(img, p, rng, tex)
+                _paint(img, sub, rng, tex)
                 entries = [(whole, 0)] + [(p, 1) for p in parts] + [(sub, 2)]
             objects.append((entries, g))
         else:
-            m = _shape_mask(rng, h, w, cx, cy, r)
-            _paint(img, m, rng)
+            m = shape(rng, h, w, cx, cy, r)
+            if variety and rng.random() < 0.3:
+                _shadow(img, m, rng, side)
+            _paint(img, m, rng, tex)
             objects.append(([(m, 0)], g))
     # Occlusion: what later objects cover is not visible in earlier ones.
     covered = np.zeros((h, w), bool)

@@ -62,13 +62,13 @@ def skip_weight_init():
             setattr(nn.init, n, f)
 
 
-def _build(model_type: str) -> Sam:
+def _build(model_type: str, encoder_config: Optional[dict] = None) -> Sam:
     if model_type not in MODEL_TYPES:
         raise ValueError(f"unknown model type {model_type!r}; expected one of {', '.join(MODEL_TYPES)}")
     if model_type == "vit_t":
         encoder: nn.Module = TinyViT()
     elif model_type == "light":
-        encoder = LightEncoder()
+        encoder = LightEncoder(**(encoder_config or {}))
     else:
         encoder = ImageEncoderViT(img_size=1024, patch_size=16, mlp_ratio=4, out_chans=256, qkv_bias=True,
                                   norm_eps=1e-6, use_rel_pos=True, window_size=14, **_VIT[model_type])
@@ -90,15 +90,26 @@ def _build_decoder_parts(model_type: str):
     return prompt_encoder, mask_decoder
 
 
-def build_sam(model_type: str, checkpoint: Optional[str] = None, init_weights: bool = True) -> Sam:
+def build_sam(model_type: str, checkpoint: Optional[str] = None, init_weights: bool = True,
+              encoder_config: Optional[dict] = None) -> Sam:
     """Sam in eval mode. With a checkpoint the random init is skipped (all weights
-    are overwritten) and the file must match exactly (strict)."""
+    are overwritten) and the file must match exactly (strict). For "light" the encoder's
+    widths and depths come from the checkpoint (or encoder_config; default LightEncoder's)."""
+    state = None
+    if checkpoint is not None and model_type == "light":
+        state = read_state_dict(checkpoint)
+        try:
+            encoder_config = LightEncoder.config_from_state_dict(state)
+        except KeyError as e:
+            raise CheckpointError(f"{checkpoint}: {e.args[0]}") from None
     if checkpoint is not None or not init_weights:
         with skip_weight_init():
-            sam = _build(model_type)
+            sam = _build(model_type, encoder_config)
     else:
-        sam = _build(model_type)
-    if checkpoint is not None:
+        sam = _build(model_type, encoder_config)
+    if state is not None:
+        load_state_dict_strict(sam, state, source=checkpoint)
+    elif checkpoint is not None:
         load_checkpoint(sam, checkpoint)
     return sam.eval()
 

@@ -3,7 +3,8 @@
 LayerNorm2d normalises a B x C x H x W tensor over C (SAM's eps is 1e-6, not
 nn.LayerNorm's 1e-5); MLPBlock is the two-layer MLP of the ViT blocks and of
 SAM 1's TwoWayTransformer; MLP is the decoder's hypernetwork / IoU head (and,
-named `layers.N` like it, SAM 2's transformer and Hiera MLPs).
+named `layers.N` like it, SAM 2's transformer and Hiera MLPs); ConvTranspose2x2 is
+the decoder's 2x upscaling (an nn.ConvTranspose2d, faster to train).
 """
 from typing import Callable, Type
 
@@ -63,3 +64,22 @@ class MLP(nn.Module):
             if i < last:
                 x = self.activation(x)
         return x
+
+
+class ConvTranspose2x2(nn.ConvTranspose2d):
+    """nn.ConvTranspose2d(cin, cout, kernel_size=2, stride=2): the same weights, state dict,
+    eval-mode output and ONNX export. In training mode it runs as one matrix product
+    (each input cell writes its own 2 x 2 output block): PyTorch's CPU transposed
+    convolution takes a slow generic path, several times slower forward and backward."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__(in_channels, out_channels, kernel_size=2, stride=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return super().forward(x)
+        b, c, h, w = x.shape
+        o = self.out_channels
+        y = x.permute(0, 2, 3, 1).reshape(-1, c) @ self.weight.reshape(c, o * 4)  # weight: c x o x 2 x 2
+        y = y.view(b, h, w, o, 2, 2).permute(0, 3, 1, 4, 2, 5).reshape(b, o, 2 * h, 2 * w)
+        return y + self.bias.view(1, o, 1, 1)

@@ -79,6 +79,20 @@ class LightEncoder(nn.Module):
     # size directly). A setting, not a weight: the state dict is the same for every value.
     input_pool = 4
 
+    @staticmethod
+    def config_from_state_dict(sd, prefix: str = "image_encoder.") -> dict:
+        """The dims / depths of the LightEncoder whose weights these are (they differ between
+        our trained models; the rest of the architecture is fixed)."""
+        dims, depths = [], []
+        for i in range(4):
+            blocks = sorted(int(k[len(prefix):].split(".")[2]) for k in sd
+                            if k.startswith(f"{prefix}stages.{i}.") and k.endswith(".dw.weight"))
+            if not blocks:
+                raise KeyError(f"no {prefix}stages.{i}.*.dw.weight: not a light encoder state dict")
+            dims.append(int(sd[f"{prefix}stages.{i}.{blocks[0]}.dw.weight"].shape[0]))
+            depths.append(len(blocks))
+        return {"dims": tuple(dims), "depths": tuple(depths)}
+
     def __init__(self, dims=(32, 64, 128, 256), depths=(1, 2, 3, 2), out_chans: int = 256) -> None:
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(3, dims[0], 4, stride=4, bias=False), nn.BatchNorm2d(dims[0]), nn.GELU())

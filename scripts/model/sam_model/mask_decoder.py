@@ -13,7 +13,7 @@ from typing import List, Tuple
 import torch
 from torch import Tensor, nn
 
-from .layers import MLP, LayerNorm2d, MLPBlock
+from .layers import MLP, ConvTranspose2x2, LayerNorm2d, MLPBlock
 
 
 class Attention(nn.Module):
@@ -132,10 +132,10 @@ class MaskDecoder(nn.Module):
         self.num_mask_tokens = num_multimask_outputs + 1
         self.mask_tokens = nn.Embedding(self.num_mask_tokens, transformer_dim)
         self.output_upscaling = nn.Sequential(
-            nn.ConvTranspose2d(transformer_dim, transformer_dim // 4, kernel_size=2, stride=2),
+            ConvTranspose2x2(transformer_dim, transformer_dim // 4),
             LayerNorm2d(transformer_dim // 4),
             activation(),
-            nn.ConvTranspose2d(transformer_dim // 4, transformer_dim // 8, kernel_size=2, stride=2),
+            ConvTranspose2x2(transformer_dim // 4, transformer_dim // 8),
             activation(),
         )
         hyper = hypernet_hidden_dim or transformer_dim
