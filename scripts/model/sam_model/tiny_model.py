@@ -17,10 +17,10 @@ import sys
 import torch
 
 from .build import build_sam
-from .export import ExportError, export_decoder, export_encoder
+from .export import DECODER_WEIGHTS_FILE, ExportError, export_decoder, export_decoder_weights, export_encoder
 
 SEED = 20240607
-FILES = ["encoder.onnx", "decoder.onnx", "decoder_full.onnx", "decoder_batch.onnx", "model.pt"]
+FILES = ["encoder.onnx", "decoder.onnx", "decoder_full.onnx", "decoder_batch.onnx", DECODER_WEIGHTS_FILE, "model.pt"]
 
 
 def make_tiny_sam():
@@ -45,6 +45,7 @@ def main(argv=None) -> int:
         export_decoder(sam, os.path.join(args.out, "decoder.onnx"), "fast")
         export_decoder(sam, os.path.join(args.out, "decoder_full.onnx"), "full")
         export_decoder(sam, os.path.join(args.out, "decoder_batch.onnx"), "batch")
+        export_decoder_weights(sam, os.path.join(args.out, DECODER_WEIGHTS_FILE), "f32")
     except ExportError as e:
         print(f"make-test-model FAILED: {e}", file=sys.stderr)
         return 1
