@@ -3,16 +3,16 @@
     .venv/bin/python scripts/model/fit_erf.py
 
 |x| < 1:        erf(x) = x P(x^2), P of degree 5
-1 <= |x| < 3.92: erf(x) = 1 - u exp(-x^2 + Q(u)), u = 1 / (1 + x/2), Q of degree 6
+1 <= |x| < 3.92: erf(x) = 1 - exp(-x^2 + Q(x - 2.46)), Q of degree 8 (no division)
 (beyond 3.92 erf rounds to +-1 in float32). Both by Lawson's iteration (weighted least
 squares converging to minimax): the relative error of erf(x)/x, and of erfc(x) through
-log(erfcx(x)). The float32 check evaluates the pieces exactly as simd.h does (Horner,
+log(erfcx(x)) = Q. The float32 check evaluates the pieces exactly as simd.h does (Horner,
 no FMA) and compares with scipy's erf in float64.
 """
 import numpy as np
 from scipy.special import erf, erfc, erfcx
 
-SPLIT, CLAMP, A = 1.0, 3.92, 0.5
+SPLIT, CLAMP, CENTRE = 1.0, 3.92, 2.46
 
 
 def lawson(v, g, iters=80):
@@ -37,9 +37,9 @@ def erf32(x, p, q):
     ax = np.minimum(np.abs(x), np.float32(CLAMP))
     z = (ax * ax).astype(np.float32)
     small = (ax * horner(p, z)).astype(np.float32)
-    u = (np.float32(1) / (np.float32(1) + np.float32(A) * ax)).astype(np.float32)
-    e = np.exp((horner(q, u) - z).astype(np.float32)).astype(np.float32)
-    large = (np.float32(1) - (u * e).astype(np.float32)).astype(np.float32)
+    t = (np.maximum(ax, np.float32(SPLIT)) - np.float32(CENTRE)).astype(np.float32)
+    e = np.exp((horner(q, t) - z).astype(np.float32)).astype(np.float32)
+    large = (np.float32(1) - e).astype(np.float32)
     return np.copysign(np.where(ax < np.float32(SPLIT), small, large), x)
 
 
@@ -47,10 +47,9 @@ def main():
     x = np.linspace(1e-9, SPLIT, 100001)
     p = lawson(np.vander(x * x, 6, increasing=True), erf(x) / x)
     x = np.linspace(SPLIT, CLAMP, 100001)
-    u = 1 / (1 + A * x)
-    q = lawson(np.vander(u, 7, increasing=True), np.log(erfcx(x)) - np.log(u))
+    q = lawson(np.vander(x - CENTRE, 9, increasing=True), np.log(erfcx(x)))
     print("P (x^2, low to high):", ", ".join(f"{np.float32(c):.8e}" for c in p))
-    print("Q (u, low to high):  ", ", ".join(f"{np.float32(c):.8f}" for c in q))
+    print("Q (x - 2.46, low to high):", ", ".join(f"{np.float32(c):.8e}" for c in q))
     xs = np.linspace(-6, 6, 2400001).astype(np.float32)
     got, want = erf32(xs, p, q), erf(xs.astype(np.float64))
     err = np.abs(got - want)

@@ -18,7 +18,7 @@ constexpr int k_mr = 6, k_nr = 8, k_kc = 256, k_mc = 72;
 // Below this many multiply-adds a product is not worth waking other threads for.
 constexpr double k_parallel_min_work = 1 << 20;
 
-enum class start { zero, bias, load };
+enum class start { zero, bias, load, add };  // add: sum this k block from zero, then add it to C
 
 template <int MR>
 void kernel(int kc, const float *a, int lda, const float *bp, float *c, int ldc, int nr, start from,
@@ -26,7 +26,7 @@ void kernel(int kc, const float *a, int lda, const float *bp, float *c, int ldc,
     f32x4 acc0[MR], acc1[MR];
     float tmp[MR][k_nr];
     const bool full = nr == k_nr;
-    if (from == start::load && !full)
+    if ((from == start::load || from == start::add) && !full)
         for (int r = 0; r < MR; ++r) {
             std::memset(tmp[r], 0, sizeof tmp[r]);
             std::memcpy(tmp[r], c + (size_t)r * ldc, sizeof(float) * nr);
@@ -54,6 +54,10 @@ void kernel(int kc, const float *a, int lda, const float *bp, float *c, int ldc,
     }
     for (int r = 0; r < MR; ++r) {
         float *dst = full ? c + (size_t)r * ldc : tmp[r];
+        if (from == start::add) {
+            acc0[r] = simd::load(dst) + acc0[r];
+            acc1[r] = simd::load(dst + 4) + acc1[r];
+        }
         simd::store(dst, acc0[r]);
         simd::store(dst + 4, acc1[r]);
         if (!full) std::memcpy(c + (size_t)r * ldc, tmp[r], sizeof(float) * nr);
@@ -80,7 +84,9 @@ void gemm_tile(int r0, int r1, int p0, int p1, const float *a, int lda, const pa
         const int ie = std::min(ic + k_mc, r1);
         for (int kb = 0; kb < k || (k == 0 && kb == 0); kb += k_kc) {
             const int kc = std::min(k_kc, k - kb);
-            const start from = kb > 0 || accumulate ? start::load : bias ? start::bias : start::zero;
+            // Each k block of 256 is summed on its own and then added: a long product (k = 4096
+            // image tokens) rounds like 16 sums of 256, not like one sum of 4096.
+            const start from = kb > 0 ? start::add : accumulate ? start::load : bias ? start::bias : start::zero;
             for (int p = p0; p < p1; ++p) {
                 const int nr = std::min(k_nr, b.n - p * k_nr);
                 float bias8[k_nr] = {};
@@ -170,7 +176,12 @@ void gemm_reference(int m, int n, int k, const float *a, int lda, const float *b
     for (int i = 0; i < m; ++i)
         for (int j = 0; j < n; ++j) {
             float s = accumulate ? c[(size_t)i * ldc + j] : bias ? bias[j] : 0.f;
-            for (int kk = 0; kk < k; ++kk) s = s + a[(size_t)i * lda + kk] * b[(size_t)kk * ldb + j];
+            for (int kb = 0; kb < k; kb += k_kc) {
+                float block = kb == 0 ? s : 0.f;
+                for (int kk = kb; kk < std::min(k, kb + k_kc); ++kk)
+                    block = block + a[(size_t)i * lda + kk] * b[(size_t)kk * ldb + j];
+                s = kb == 0 ? block : s + block;
+            }
             c[(size_t)i * ldc + j] = s;
         }
 }

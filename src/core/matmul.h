@@ -27,7 +27,7 @@ void pack_bt_into(const float *bt, int ldbt, int k, int n, packed_b &out);
 
 // C = A . B (+ bias) (+ C if accumulate). Rows of C are split over pf's threads (or
 // column panels when M is small); each element is summed in the same k order for any
-// thread count. bias may be null.
+// thread count: k in blocks of 256, each block from zero, added in turn. bias may be null.
 void gemm(int m, const float *a, int lda, const packed_b &b, float *c, int ldc, const float *bias, bool accumulate,
           parallel_for *pf);
 
@@ -42,7 +42,7 @@ linear_layer linear_from(const float *w, const float *b, int out, int in);
 // y[rows][out] (row stride ldy) = x[rows][in] (row stride ldx) W^T + b.
 void linear_forward(const linear_layer &l, const float *x, int rows, int ldx, float *y, int ldy, parallel_for *pf);
 
-// The same product in plain loops, k in order (tests compare against it).
+// The same product in plain loops, summed as gemm sums (in k blocks of 256; tests compare).
 void gemm_reference(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
                     const float *bias, bool accumulate);
 

@@ -152,7 +152,7 @@ status sam_decoder::predict(const sam_prompt &p, float *iou, float *masks) {
         image.v0 = s.v0.data();
         image.q0 = s.q0.data();
     }
-    transformer_run(s.tf, image, s.tokens.data(), t, s.queries, s.keys, s.tws, s.pf, s.order);
+    transformer_run(s.tf, image, s.tokens.data(), t, 1 + k, s.queries, s.keys, s.tws, s.pf, s.order);
     predict_masks(s.head, s.keys.data(), s.queries.data(), iou, masks, s.mws, s.pf);
     return status::success();
 }

@@ -26,10 +26,11 @@ inline f32x4 zero() { return f32x4{0.f, 0.f, 0.f, 0.f}; }
 
 inline i32x4 bits(f32x4 v) { return (i32x4)v; }
 inline f32x4 from_bits(i32x4 v) { return (f32x4)v; }
+// Written as vector ?: so that SSE gets minps/maxps/blend and SIMD128 pmin/pmax/bitselect.
 // mask lanes are all ones (true) or all zeros, as vector comparisons give them.
-inline f32x4 select(i32x4 mask, f32x4 a, f32x4 b) { return from_bits((bits(a) & mask) | (bits(b) & ~mask)); }
-inline f32x4 max(f32x4 a, f32x4 b) { return select(a > b, a, b); }
-inline f32x4 min(f32x4 a, f32x4 b) { return select(a < b, a, b); }
+inline f32x4 select(i32x4 mask, f32x4 a, f32x4 b) { return mask ? a : b; }
+inline f32x4 max(f32x4 a, f32x4 b) { return a < b ? b : a; }
+inline f32x4 min(f32x4 a, f32x4 b) { return b < a ? b : a; }
 inline f32x4 abs(f32x4 v) { return from_bits(bits(v) & i32x4{0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff}); }
 inline float hsum(f32x4 v) { return (v[0] + v[1]) + (v[2] + v[3]); }
 inline float hmax(f32x4 v) {
@@ -37,11 +38,9 @@ inline float hmax(f32x4 v) {
     return a > b ? a : b;
 }
 
-// e^x: x = n ln2 + r (|r| <= ln2/2, Cody-Waite split of ln2), e^r by Cephes' expf
-// polynomial (public domain), 2^n from the exponent bits. Below -87.3 it gives
-// ~1e-38 instead of a denormal (a softmax term that small adds nothing).
-inline f32x4 exp(f32x4 x) {
-    x = min(max(x, splat(-87.3f)), splat(88.0f));
+// e^x for x in [-87.3, 88]: x = n ln2 + r (|r| <= ln2/2, Cody-Waite split of ln2), e^r by
+// Cephes' expf polynomial (public domain), 2^n from the exponent bits.
+inline f32x4 exp_in_range(f32x4 x) {
     const f32x4 magic = splat(12582912.f);  // 1.5 * 2^23: adding it rounds to an integer
     f32x4 t = x * splat(1.44269504088896341f) + magic;
     f32x4 n = t - magic;
@@ -58,9 +57,12 @@ inline f32x4 exp(f32x4 x) {
     return p * from_bits((ni + 127) << 23);
 }
 
+// e^x; below -87.3 it gives ~1e-38 instead of a denormal (a softmax term that small adds nothing).
+inline f32x4 exp(f32x4 x) { return exp_in_range(min(max(x, splat(-87.3f)), splat(88.0f))); }
+
 // erf(x) in two pieces, fitted by scripts/model/fit_erf.py (Lawson minimax):
-// |x| < 1: x P(x^2); 1 <= |x| < 3.92: 1 - u exp(-x^2 + Q(u)), u = 1/(1 + x/2)
-// (the erfc form keeps the absolute error near 1 at an ulp); beyond, +-1.
+// |x| < 1: x P(x^2); 1 <= |x| < 3.92: 1 - exp(-x^2 + Q(|x| - 2.46)) (the erfc form keeps
+// the absolute error near 1 at an ulp; no division); beyond, +-1.
 inline f32x4 erf(f32x4 x) {
     const f32x4 ax = min(abs(x), splat(3.92f));
     const f32x4 z = ax * ax;
@@ -71,15 +73,17 @@ inline f32x4 erf(f32x4 x) {
     p = p * z + splat(-3.76123548e-01f);
     p = p * z + splat(1.12837911e+00f);
     const f32x4 small = ax * p;
-    const f32x4 u = splat(1.f) / (splat(1.f) + splat(0.5f) * ax);
-    f32x4 q = splat(0.10574795f);
-    q = q * u + splat(-0.04845471f);
-    q = q * u + splat(-0.43318552f);
-    q = q * u + splat(0.34815395f);
-    q = q * u + splat(0.27834874f);
-    q = q * u + splat(1.01772869f);
-    q = q * u + splat(-1.26682889f);
-    const f32x4 large = splat(1.f) - u * exp(q - z);
+    const f32x4 t = max(ax, splat(1.f)) - splat(2.46f);
+    f32x4 q = splat(1.63199877e-06f);
+    q = q * t + splat(-1.38004953e-05f);
+    q = q * t + splat(8.11234495e-05f);
+    q = q * t + splat(-4.39258700e-04f);
+    q = q * t + splat(2.25116033e-03f);
+    q = q * t + splat(-1.12116830e-02f);
+    q = q * t + splat(5.74304089e-02f);
+    q = q * t + splat(-3.57221901e-01f);
+    q = q * t + splat(-1.54261756e+00f);
+    const f32x4 large = splat(1.f) - exp_in_range(q - z);
     const f32x4 r = select(ax < splat(1.f), small, large);
     return from_bits(bits(r) | (bits(x) & i32x4{INT32_MIN, INT32_MIN, INT32_MIN, INT32_MIN}));
 }

@@ -2,6 +2,7 @@
 // attention's internal width, H heads of dh = Ci / H, T tokens, HW image tokens.
 #include "core/two_way_transformer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -251,7 +252,7 @@ void transformer_precompute(const two_way_transformer &tf, const float *src, con
 }
 
 void transformer_run(const two_way_transformer &tf, const transformer_image &image, const float *tokens, int t,
-                     std::vector<float> &queries, std::vector<float> &keys_out, transformer_workspace &ws,
+                     int t_out, std::vector<float> &queries, std::vector<float> &keys_out, transformer_workspace &ws,
                      parallel_for *pf, attention_order order) {
     const int c = tf.dim, hw = image.hw;
     const size_t tn = (size_t)t * c, in = (size_t)hw * c;
@@ -299,10 +300,15 @@ void transformer_run(const two_way_transformer &tf, const transformer_image &ima
         keys = nk;
         keys_pe = nkpe;
     }
-    for (size_t i = 0; i < tn; ++i) q[i] = queries[i] + tokens[i];
-    token_to_image(tf.final_attn, q.data(), t, keys_pe, keys, hw, nullptr, nullptr, tmp.data(), ws, pf, order);
-    add_into(queries.data(), tmp.data(), tn);
-    layer_norm_rows(queries.data(), t, c, c, tf.norm_final_w.data(), tf.norm_final_b.data(), k_layer_norm_eps,
+    // Only the first t_out tokens' outputs are used after the final attention (the IoU and
+    // mask tokens): the prompt tokens' rows are left out of it.
+    const int tk = std::min(std::max(t_out, 1), t);
+    const size_t kn = (size_t)tk * c;
+    for (size_t i = 0; i < kn; ++i) q[i] = queries[i] + tokens[i];
+    token_to_image(tf.final_attn, q.data(), tk, keys_pe, keys, hw, nullptr, nullptr, tmp.data(), ws, pf, order);
+    add_into(queries.data(), tmp.data(), kn);
+    queries.resize(kn);
+    layer_norm_rows(queries.data(), tk, c, c, tf.norm_final_w.data(), tf.norm_final_b.data(), k_layer_norm_eps,
                     nullptr);
     keys_out.assign(ws.keys.begin(), ws.keys.begin() + in);
 }

@@ -60,9 +60,10 @@ struct transformer_workspace {
 void transformer_precompute(const two_way_transformer &tf, const float *src, const float *src_pe, int hw,
                             std::vector<float> &k0, std::vector<float> &v0, std::vector<float> &q0, parallel_for *pf);
 
-// tokens [T][C] (IoU token, mask tokens, sparse prompt) -> queries [T][C], keys [HW][C].
+// tokens [T][C] (IoU token, mask tokens, sparse prompt) -> queries [t_out][C] (the first t_out
+// tokens: only they go on to the mask head), keys [HW][C].
 void transformer_run(const two_way_transformer &tf, const transformer_image &image, const float *tokens, int t,
-                     std::vector<float> &queries, std::vector<float> &keys, transformer_workspace &ws,
+                     int t_out, std::vector<float> &queries, std::vector<float> &keys, transformer_workspace &ws,
                      parallel_for *pf, attention_order order);
 
 }  // namespace sam
