@@ -249,7 +249,7 @@ def export_decoder_weights_only(checkpoint: str, out: str, fp16: bool, num_heads
     half = fp16 or all(v.dtype == torch.float16 for v in sd.values() if v.is_floating_point())
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, DECODER_WEIGHTS_FILE)
-    print(f"writing {path}")
+    log(f"writing {path}")
     export_decoder_weights(sam, path, "f16" if half else "f32", log)
 
 
