@@ -10,7 +10,7 @@ import { preprocessor } from './preprocess_tool.mjs';
 import { progress } from './progress.mjs';
 import {
     MANIFEST_FILE, MANIFEST_VERSION, read_manifest, write_manifest, entry_is_current, embedding_names,
-    embed_one, prepare_model, assign_ids, ordered_entry,
+    embed_one, prepare_model, decoder_weights_for, assign_ids, ordered_entry,
 } from './dataset.mjs';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.gif', '.bmp'];
@@ -73,7 +73,8 @@ export async function run_embed(o, log = process.stderr) {
     const base = read_manifest(path.join(out, MANIFEST_FILE));
     const own_file = path.join(out, shard ? shard_file(shard.k, shard.n) : MANIFEST_FILE);
     const own = shard ? read_manifest(own_file) : base;
-    const model = await prepare_model(out, { encoder_sha256: enc.sha256, model_id: o.model_id, decoder: o.decoder, decoder_full: o.decoder_full, previous: base?.model });
+    const model = await prepare_model(out, { encoder_sha256: enc.sha256, model_id: o.model_id, decoder: o.decoder, decoder_full: o.decoder_full,
+        decoder_weights: decoder_weights_for(o), previous: base?.model });
 
     const previous_ids = new Map((base?.images || []).map((e) => [e.file, e.id]));
     const entries = new Map();  // file -> entry, what this run's manifest will hold

@@ -58,7 +58,7 @@ def _prompts(rng, n):
     return out
 
 
-def _run(tmp_path, onnx_path, samw_path, embedding, seed):
+def _run(tmp_path, onnx_path, samw_path, embedding, seed, prompts=None):
     rng = np.random.default_rng(seed)
     sess = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
     names = [o.name for o in sess.get_outputs()]
@@ -67,7 +67,7 @@ def _run(tmp_path, onnx_path, samw_path, embedding, seed):
     np.save(tmp_path / "embedding.npy", embedding)
     want = []
     previous = None
-    for i, (coords, labels) in enumerate(_prompts(rng, PROMPTS)):
+    for i, (coords, labels) in enumerate(prompts if prompts is not None else _prompts(rng, PROMPTS)):
         feed_back = previous is not None and rng.random() < 0.3
         mask = previous if feed_back else np.zeros((1, 1, 256, 256), np.float32)
         feeds = {"image_embeddings": embedding, "point_coords": coords, "point_labels": labels, "mask_input": mask,
@@ -124,3 +124,15 @@ def test_random_sam_size_decoder(tmp_path):
 def test_tiny_model(tmp_path):
     embedding = np.random.default_rng(3).standard_normal((1, 256, 64, 64)).astype(np.float32)
     _check(tmp_path, os.path.join(TINY, "decoder.onnx"), os.path.join(TINY, "decoder.samw"), embedding, 3, "tiny")
+
+
+def test_no_points_and_200_points_as_onnxruntime(tmp_path):
+    # Edge sizes of the official interface: N = 0 (only the mask tokens) and N = 200.
+    rng = np.random.default_rng(4)
+    prompts = [(np.zeros((1, 0, 2), np.float32), np.zeros((1, 0), np.float32)),
+               (rng.uniform(0, 1024, (1, 200, 2)).astype(np.float32), rng.integers(0, 2, (1, 200)).astype(np.float32))]
+    embedding = rng.standard_normal((1, 256, 64, 64)).astype(np.float32)
+    rel, iou = _run(tmp_path, os.path.join(TINY, "decoder.onnx"), os.path.join(TINY, "decoder.samw"), embedding, 4,
+                    prompts)
+    print(f"tiny, N = 0 and N = 200: max |C++ - ORT| / max |logits| {rel:.2e}, min mask IoU {iou:.5f}")
+    assert rel <= 1e-5 and iou >= 0.999
