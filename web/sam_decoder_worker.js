@@ -10,8 +10,9 @@
 // Points are in the 1024 frame with the padding point already added. K = 4 (0 single-mask,
 // 1-3 multimask) for every decode and batch. Threads: the -pthread build with N threads when
 // the page is cross-origin isolated (?threads=N overrides the default), else the
-// single-threaded build. Messages are handled one at a time in order, so a decode sent after
-// an embedding always sees that embedding. Works as a classic or a module worker.
+// single-threaded build. Messages are handled one at a time in order (downloads start at
+// once), so a decode sent after an embedding always sees that embedding. Works as a classic
+// or a module worker.
 'use strict';
 
 const params = new URL(self.location.href).searchParams;
@@ -83,7 +84,7 @@ function ensureBuffers(points) {
 async function load(m) {
   try {
     if (!mod) await startModule();
-    const bytes = await fetchBytes(m.url);
+    const bytes = await m.bytes;
     const pb = heapBytes(bytes), pn = heapString(m.url);
     const rc = mod._sam_decoder_load(handle, pb, bytes.length, pn);
     mod._free(pb);
@@ -104,7 +105,7 @@ async function embedding(m) {
     if (!handle || !outputs) throw new Error('no decoder weights loaded');
     let rc;
     if (m.url) {
-      const bytes = await fetchBytes(m.url);
+      const bytes = await m.bytes;
       const pb = heapBytes(bytes), pn = heapString(m.url);
       rc = mod._sam_decoder_set_image_npy(handle, pb, bytes.length, pn);
       mod._free(pb);
@@ -203,6 +204,12 @@ function batch(m) {
 let queue = Promise.resolve();
 self.onmessage = (ev) => {
   const m = ev.data;
+  // Downloads start as the message arrives (the weights and the first embedding load
+  // together); their use still waits its turn.
+  if ((m.type === 'load' || m.type === 'embedding') && m.url) {
+    m.bytes = fetchBytes(m.url);
+    m.bytes.catch(() => {});
+  }
   queue = queue.then(async () => {
     if (m.type === 'load') await load(m);
     else if (m.type === 'embedding') await embedding(m);

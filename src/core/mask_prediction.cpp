@@ -99,12 +99,14 @@ void predict_masks(const mask_head &head, const float *keys, const float *tokens
 
     // level 2 and the masks, in tasks of k_rows_per_task level-1 pixels
     const int rows1 = 4 * hw, tasks = (rows1 + k_rows_per_task - 1) / k_rows_per_task;
+    const size_t per_task = (size_t)k_rows_per_task * 4 * (c2 + k);
+    ws.task_scratch.resize(per_task * tasks);
     parallel_run(pf, tasks, [&](int task) {
         const int r0 = task * k_rows_per_task, n = std::min(k_rows_per_task, rows1 - r0);
-        std::vector<float> up2((size_t)n * 4 * c2), logits((size_t)n * 4 * k);
-        gemm(n, ws.up.data() + (size_t)r0 * c1, c1, head.up3, up2.data(), 4 * c2, head.up3_bias.data(), false, nullptr);
-        gelu_inplace(up2.data(), up2.size(), nullptr);
-        gemm(4 * n, up2.data(), c2, hyper, logits.data(), k, nullptr, false, nullptr);
+        float *up2 = ws.task_scratch.data() + per_task * task, *logits = up2 + (size_t)k_rows_per_task * 4 * c2;
+        gemm(n, ws.up.data() + (size_t)r0 * c1, c1, head.up3, up2, 4 * c2, head.up3_bias.data(), false, nullptr);
+        gelu_inplace(up2, (size_t)n * 4 * c2, nullptr);
+        gemm(4 * n, up2, c2, hyper, logits, k, nullptr, false, nullptr);
         for (int i = 0; i < n; ++i) {
             const int r1 = r0 + i, r = r1 / 4, s1 = r1 % 4;
             const int y1 = 2 * (r / head.grid_w) + s1 / 2, x1 = 2 * (r % head.grid_w) + s1 % 2;

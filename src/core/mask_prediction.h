@@ -23,8 +23,11 @@ struct mask_head {
     std::vector<linear_layer> iou_head;   // dim -> ... -> K
 };
 
+// Scratch for predict_masks, owned by the caller's thread: tasks on other threads never
+// allocate (in the pthread WebAssembly build a heap growth there would leave the worker's
+// JavaScript views of the heap stale).
 struct mask_workspace {
-    std::vector<float> up, hyper;
+    std::vector<float> up, hyper, task_scratch;
 };
 
 status mask_head_load(const decoder_weights &w, mask_head &out);
