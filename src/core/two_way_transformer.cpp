@@ -67,6 +67,19 @@ void block_diagonal(const float *x, int t, int ci, int heads, float *out) {
             std::memcpy(out + ((size_t)h * t + i) * ci + h * dh, x + (size_t)i * ci + h * dh, sizeof(float) * dh);
 }
 
+// out[c][r] = in[r][c] for in [rows][cols], in blocks of 64 rows: the reads stay within a few
+// KB and each write run is 64 floats long (a plain loop writes with a stride of `rows`).
+void transpose(const float *in, int rows, int cols, float *out) {
+    constexpr int block = 64;
+    for (int r0 = 0; r0 < rows; r0 += block) {
+        const int r1 = std::min(rows, r0 + block);
+        for (int c = 0; c < cols; ++c) {
+            float *o = out + (size_t)c * rows;
+            for (int r = r0; r < r1; ++r) o[r] = in[(size_t)r * cols + c];
+        }
+    }
+}
+
 // The reordered products fold a token-side matrix x [T][Ci] into a weight per head:
 // g[h*T + i] = x[i]_h W_h ([H*T][C], W packed as stored, [Ci][C]) and cb[h*T + i] = x[i]_h . b_h.
 void fold_heads(const float *x, int t, int ci, int heads, const packed_b &w, const std::vector<float> &b, int c,
@@ -147,8 +160,7 @@ void token_to_image(const attention_layer &a, const float *q_tok, int t, const f
         pack_bt_into(g, c, c, ht, ws.packed);
         float *st = sized(ws.scores_t, (size_t)hw * ht), *s = sized(ws.scores, (size_t)ht * hw);
         gemm(hw, img_k, c, ws.packed, st, ht, cb.data(), false, pf);
-        for (int j = 0; j < hw; ++j)
-            for (int r = 0; r < ht; ++r) s[(size_t)r * hw + j] = st[(size_t)j * ht + r];
+        transpose(st, hw, ht, s);
         softmax_rows(s, ht, hw, hw, head_divisor(a), pf);
         pack_b_into(img_v, c, hw, c, ws.packed);
         float *r = sized(ws.tok_e, (size_t)ht * c), *f = sized(ws.tok_c, (size_t)ht * ci);
