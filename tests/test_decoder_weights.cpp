@@ -144,3 +144,17 @@ TEST_CASE("decoder_weights: a file cut at any byte is refused") {
         }
     }
 }
+
+TEST_CASE("decoder_weights: the tiny model's file cut anywhere is refused") {
+    const std::vector<uint8_t> good = fixture("tests/fixtures/tiny/decoder.samw");
+    sam::decoder_weights w;
+    for (size_t cut = 0; cut < good.size(); cut += cut < 4096 ? 1 : 997) {
+        std::vector<uint8_t> b(good.begin(), good.begin() + cut);
+        REQUIRE_MESSAGE(!sam::decoder_weights_parse(b.data(), b.size(), "tiny.samw", w).ok(), "cut at " << cut);
+        if (cut < 24 * 1024) {  // the header and the first tensors, with a size field and CRC that agree
+            fix_header(b);
+            REQUIRE_MESSAGE(!sam::decoder_weights_parse(b.data(), b.size(), "tiny.samw", w).ok(), "fixed cut at " << cut);
+        }
+    }
+    CHECK(w.tensors.empty());
+}
