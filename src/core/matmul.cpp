@@ -1,5 +1,5 @@
 // matmul.cpp - see matmul.h. Blocking: k in blocks of 256; rows in blocks of 72
-// (12 groups of 6); for a row block, each 8-column panel of B (256 x 8 floats, L1)
+// (12 groups of 6, packed); for a row block, each 8-column panel of B (256 x 8 floats, L1)
 // meets every 6-row group of A (72 x 256 floats, L2).
 #include "core/matmul.h"
 
@@ -20,9 +20,11 @@ constexpr double k_parallel_min_work = 1 << 20;
 
 enum class start { zero, bias, load, add };  // add: sum this k block from zero, then add it to C
 
+// a: the row group packed as [kc][6] (a[k*6 + r]), so the 6 broadcasts of one k step read
+// one 24-byte run at constant offsets (in WebAssembly, row-strided reads cost three integer
+// instructions each).
 template <int MR>
-void kernel(int kc, const float *a, int lda, const float *bp, float *c, int ldc, int nr, start from,
-            const float *bias8) {
+void kernel(int kc, const float *a, const float *bp, float *c, int ldc, int nr, start from, const float *bias8) {
     f32x4 acc0[MR], acc1[MR];
     float tmp[MR][k_nr];
     const bool full = nr == k_nr;
@@ -44,10 +46,10 @@ void kernel(int kc, const float *a, int lda, const float *bp, float *c, int ldc,
             acc1[r] = simd::zero();
         }
     }
-    for (int k = 0; k < kc; ++k) {
+    for (int k = 0; k < kc; ++k, a += k_mr) {
         const f32x4 b0 = simd::load(bp + k * k_nr), b1 = simd::load(bp + k * k_nr + 4);
         for (int r = 0; r < MR; ++r) {
-            const f32x4 av = simd::splat(a[(size_t)r * lda + k]);
+            const f32x4 av = simd::splat(a[r]);
             acc0[r] = acc0[r] + av * b0;
             acc1[r] = acc1[r] + av * b1;
         }
@@ -64,15 +66,31 @@ void kernel(int kc, const float *a, int lda, const float *bp, float *c, int ldc,
     }
 }
 
-void run_kernel(int mr, int kc, const float *a, int lda, const float *bp, float *c, int ldc, int nr, start from,
+void run_kernel(int mr, int kc, const float *a, const float *bp, float *c, int ldc, int nr, start from,
                 const float *bias8) {
     switch (mr) {
-    case 6: kernel<6>(kc, a, lda, bp, c, ldc, nr, from, bias8); break;
-    case 5: kernel<5>(kc, a, lda, bp, c, ldc, nr, from, bias8); break;
-    case 4: kernel<4>(kc, a, lda, bp, c, ldc, nr, from, bias8); break;
-    case 3: kernel<3>(kc, a, lda, bp, c, ldc, nr, from, bias8); break;
-    case 2: kernel<2>(kc, a, lda, bp, c, ldc, nr, from, bias8); break;
-    default: kernel<1>(kc, a, lda, bp, c, ldc, nr, from, bias8); break;
+    case 6: kernel<6>(kc, a, bp, c, ldc, nr, from, bias8); break;
+    case 5: kernel<5>(kc, a, bp, c, ldc, nr, from, bias8); break;
+    case 4: kernel<4>(kc, a, bp, c, ldc, nr, from, bias8); break;
+    case 3: kernel<3>(kc, a, bp, c, ldc, nr, from, bias8); break;
+    case 2: kernel<2>(kc, a, bp, c, ldc, nr, from, bias8); break;
+    default: kernel<1>(kc, a, bp, c, ldc, nr, from, bias8); break;
+    }
+}
+
+// Rows [r0, r1) x columns [k0, k0 + kc) of A as groups of 6 rows, each [kc][6] (rows past
+// r1 are zero: their results are never stored).
+void pack_a(const float *a, int lda, int r0, int r1, int k0, int kc, float *out) {
+    for (int g = r0; g < r1; g += k_mr) {
+        float *dst = out + (size_t)(g - r0) * kc;
+        for (int r = 0; r < k_mr; ++r) {
+            if (g + r < r1) {
+                const float *src = a + (size_t)(g + r) * lda + k0;
+                for (int k = 0; k < kc; ++k) dst[k * k_mr + r] = src[k];
+            } else {
+                for (int k = 0; k < kc; ++k) dst[k * k_mr + r] = 0.f;
+            }
+        }
     }
 }
 
@@ -80,10 +98,12 @@ void run_kernel(int mr, int kc, const float *a, int lda, const float *bp, float 
 void gemm_tile(int r0, int r1, int p0, int p1, const float *a, int lda, const packed_b &b, float *c, int ldc,
                const float *bias, bool accumulate) {
     const int k = b.k;
+    alignas(16) float apack[k_mc * k_kc];  // 72 KB: the stack, so that pool threads never allocate
     for (int ic = r0; ic < r1; ic += k_mc) {
         const int ie = std::min(ic + k_mc, r1);
         for (int kb = 0; kb < k || (k == 0 && kb == 0); kb += k_kc) {
             const int kc = std::min(k_kc, k - kb);
+            pack_a(a, lda, ic, ie, kb, kc, apack);
             // Each k block of 256 is summed on its own and then added: a long product (k = 4096
             // image tokens) rounds like 16 sums of 256, not like one sum of 4096.
             const start from = kb > 0 ? start::add : accumulate ? start::load : bias ? start::bias : start::zero;
@@ -93,7 +113,7 @@ void gemm_tile(int r0, int r1, int p0, int p1, const float *a, int lda, const pa
                 if (from == start::bias) std::memcpy(bias8, bias + p * k_nr, sizeof(float) * nr);
                 const float *bp = b.data.data() + (size_t)p * k * k_nr + (size_t)kb * k_nr;
                 for (int ir = ic; ir < ie; ir += k_mr)
-                    run_kernel(std::min(k_mr, ie - ir), kc, a + (size_t)ir * lda + kb, lda, bp,
+                    run_kernel(std::min(k_mr, ie - ir), kc, apack + (size_t)(ir - ic) * kc, bp,
                                c + (size_t)ir * ldc + p * k_nr, ldc, nr, from, bias8);
             }
             if (k == 0) break;
