@@ -46,8 +46,8 @@ void kernel(int kc, const float *a, const float *bp, float *c, int ldc, int nr, 
             acc1[r] = simd::zero();
         }
     }
-    for (int k = 0; k < kc; ++k, a += k_mr) {
-        const f32x4 b0 = simd::load(bp + k * k_nr), b1 = simd::load(bp + k * k_nr + 4);
+    for (int k = 0; k < kc; ++k, a += k_mr, bp += k_nr) {
+        const f32x4 b0 = simd::load(bp), b1 = simd::load(bp + 4);
         for (int r = 0; r < MR; ++r) {
             const f32x4 av = simd::splat(a[r]);
             acc0[r] = acc0[r] + av * b0;
