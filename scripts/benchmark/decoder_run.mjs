@@ -188,5 +188,6 @@ async function main() {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-    main().catch((e) => { console.error(`decoder bench: ${e.stack || e.message}`); process.exit(1); });
+    // exit explicitly: the -pthread module's worker threads would keep Node running.
+    main().then(() => process.exit(0), (e) => { console.error(`decoder bench: ${e.stack || e.message}`); process.exit(1); });
 }
