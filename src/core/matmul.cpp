@@ -123,7 +123,8 @@ void gemm_tile(int r0, int r1, int p0, int p1, const float *a, int lda, const pa
 
 }  // namespace
 
-// B[kk][j] = base[kk * step_k + j * step_j], zero-padded to whole panels.
+// B[kk][j] = base[kk * step_k + j * step_j], zero-padded to whole panels. When B's rows are
+// contiguous (step_j 1), each whole panel row is one 8-float copy.
 void pack_strided(const float *base, size_t step_k, size_t step_j, int k, int n, packed_b &out) {
     out.k = k;
     out.n = n;
@@ -132,31 +133,18 @@ void pack_strided(const float *base, size_t step_k, size_t step_j, int k, int n,
         const int nr = std::min(k_nr, n - p * k_nr);
         float *dst = out.data.data() + (size_t)p * k * k_nr;
         const float *src = base + (size_t)p * k_nr * step_j;
-        for (int kk = 0; kk < k; ++kk)
-            for (int j = 0; j < k_nr; ++j) dst[kk * k_nr + j] = j < nr ? src[kk * step_k + j * step_j] : 0.f;
-    }
-}
-
-// B's rows are contiguous: each whole panel row is one 8-float copy; the last partial panel
-// is zero-padded.
-void pack_b_into(const float *b, int ldb, int k, int n, packed_b &out) {
-    out.k = k;
-    out.n = n;
-    out.data.resize((size_t)out.panels() * k * k_nr);
-    for (int p = 0; p < out.panels(); ++p) {
-        const int nr = std::min(k_nr, n - p * k_nr);
-        float *dst = out.data.data() + (size_t)p * k * k_nr;
-        for (int kk = 0; kk < k; ++kk) {
-            const float *src = b + (size_t)kk * ldb + p * k_nr;
-            if (nr == k_nr) {
-                simd::store(dst + kk * k_nr, simd::load(src));
-                simd::store(dst + kk * k_nr + 4, simd::load(src + 4));
+        for (int kk = 0; kk < k; ++kk, dst += k_nr, src += step_k) {
+            if (step_j == 1 && nr == k_nr) {
+                simd::store(dst, simd::load(src));
+                simd::store(dst + 4, simd::load(src + 4));
             } else {
-                for (int j = 0; j < k_nr; ++j) dst[kk * k_nr + j] = j < nr ? src[j] : 0.f;
+                for (int j = 0; j < k_nr; ++j) dst[j] = j < nr ? src[j * step_j] : 0.f;
             }
         }
     }
 }
+
+void pack_b_into(const float *b, int ldb, int k, int n, packed_b &out) { pack_strided(b, ldb, 1, k, n, out); }
 
 void pack_bt_into(const float *bt, int ldbt, int k, int n, packed_b &out) { pack_strided(bt, 1, ldbt, k, n, out); }
 
