@@ -98,3 +98,17 @@ TEST_CASE("layer_norm_rows and softmax_rows against double references") {
         }
     }
 }
+
+TEST_CASE("softmax_segments equals softmax_rows on each segment") {
+    std::mt19937 rng(8);
+    std::normal_distribution<float> dist(0.f, 30.f);
+    for (int len : {1, 3, 7, 13, 64, 300}) {
+        const int rows = 5, segs = 8;
+        std::vector<float> x((size_t)rows * segs * len);
+        for (float &v : x) v = dist(rng);
+        std::vector<float> a = x, b = x;
+        sam::softmax_segments(a.data(), rows, segs, len, 4.f, nullptr);
+        sam::softmax_rows(b.data(), rows * segs, len, len, 4.f, nullptr);
+        for (size_t i = 0; i < a.size(); ++i) CHECK(a[i] == doctest::Approx(b[i]).epsilon(2e-6));
+    }
+}

@@ -128,7 +128,10 @@ void gemm_tile(int r0, int r1, int p0, int p1, const float *a, int lda, const pa
 void pack_strided(const float *base, size_t step_k, size_t step_j, int k, int n, packed_b &out) {
     out.k = k;
     out.n = n;
-    out.data.resize((size_t)out.panels() * k * k_nr);
+    // Only ever grown: a reused buffer that shrank would be zero-filled again when it grows
+    // back (resize value-initialises), 4 MB per decode for the image-side panels.
+    const size_t need = (size_t)out.panels() * k * k_nr;
+    if (out.data.size() < need) out.data.resize(need);
     for (int p = 0; p < out.panels(); ++p) {
         const int nr = std::min(k_nr, n - p * k_nr);
         float *dst = out.data.data() + (size_t)p * k * k_nr;

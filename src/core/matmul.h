@@ -13,7 +13,8 @@ namespace sam {
 
 struct packed_b {
     int k = 0, n = 0;          // B is k x n
-    std::vector<float> data;   // panel p (columns 8p..8p+7, zero beyond n): data[p*k*8 + kk*8 + j]
+    std::vector<float> data;   // panel p (columns 8p..8p+7, zero beyond n): data[p*k*8 + kk*8 + j];
+                               // may be longer than panels() * k * 8 when the buffer is reused
     int panels() const { return (n + 7) / 8; }
 };
 

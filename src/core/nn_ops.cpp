@@ -75,7 +75,47 @@ void softmax_row(float *x, int n, float divisor) {
     for (; i < n; ++i) x[i] *= 1.f / s;
 }
 
+// Segments of `len` values (len <= k_seg_chunk) side by side in one row, each its own softmax:
+// maxima per segment, then the exponentials of a whole chunk of segments as full vectors
+// (a short segment alone would spend most of its exp lanes on its tail).
+constexpr int k_seg_chunk = 256;
+
+void softmax_segments_row(float *x, int segs, int len, float divisor) {
+    const int per_chunk = k_seg_chunk / len;
+    alignas(16) float shift[k_seg_chunk], scale[k_seg_chunk];
+    for (int s0 = 0; s0 < segs; s0 += per_chunk) {
+        const int ns = std::min(per_chunk, segs - s0), n = ns * len;
+        float *y = x + (size_t)s0 * len;
+        for (int s = 0; s < ns; ++s) {
+            float m = -INFINITY;
+            for (int i = 0; i < len; ++i) m = std::max(m, y[s * len + i] / divisor);
+            for (int i = 0; i < len; ++i) shift[s * len + i] = m;
+        }
+        const f32x4 dv = simd::splat(divisor);
+        int i = 0;
+        for (; i + 4 <= n; i += 4) simd::store(y + i, simd::exp(simd::load(y + i) / dv - simd::load(shift + i)));
+        for (; i < n; ++i) y[i] = simd::exp(y[i] / divisor - shift[i]);
+        for (int s = 0; s < ns; ++s) {
+            float sum = 0.f;
+            for (int k = 0; k < len; ++k) sum += y[s * len + k];
+            for (int k = 0; k < len; ++k) scale[s * len + k] = 1.f / sum;
+        }
+        for (i = 0; i + 4 <= n; i += 4) simd::store(y + i, simd::load(y + i) * simd::load(scale + i));
+        for (; i < n; ++i) y[i] *= scale[i];
+    }
+}
+
 }  // namespace
+
+void softmax_segments(float *x, int rows, int segs, int len, float divisor, parallel_for *pf) {
+    if (len > k_seg_chunk) {
+        softmax_rows(x, rows * segs, len, len, divisor, pf);
+        return;
+    }
+    for_chunks(pf, (size_t)rows, std::max(1, 16384 / std::max(segs * len, 1)), [&](size_t r0, size_t r1) {
+        for (size_t r = r0; r < r1; ++r) softmax_segments_row(x + r * (size_t)segs * len, segs, len, divisor);
+    });
+}
 
 void layer_norm_rows(float *x, int rows, int n, int ld, const float *weight, const float *bias, float eps,
                      parallel_for *pf) {

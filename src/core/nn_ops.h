@@ -15,6 +15,9 @@ void layer_norm_rows(float *x, int rows, int n, int ld, const float *weight, con
                      parallel_for *pf);
 // x[r][:n] <- softmax(x[r][:n] / divisor) (attention's scores / sqrt(head width), as torch divides).
 void softmax_rows(float *x, int rows, int n, int ld, float divisor, parallel_for *pf);
+// Each row holds `segs` segments of `len` values, each softmaxed on its own (as softmax_rows
+// on rows * segs rows of len; attention of image tokens over a few prompt tokens, per head).
+void softmax_segments(float *x, int rows, int segs, int len, float divisor, parallel_for *pf);
 void gelu_inplace(float *x, size_t n, parallel_for *pf);
 void relu_inplace(float *x, size_t n);
 // y[i] = a[i] + b[i]

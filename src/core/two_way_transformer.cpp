@@ -200,7 +200,7 @@ void image_to_token(const attention_layer &a, const float *img_q, int hw, const 
         pack_bt_into(j, c, c, ht, ws.packed);
         gemm(hw, img_q, c, ws.packed, s, ht, cb.data(), false, pf);
     }
-    softmax_rows(s, hw * heads, t, t, head_divisor(a), pf);
+    softmax_segments(s, hw, heads, t, head_divisor(a), pf);
     if (!reordered) {
         float *o = sized(ws.img_b, (size_t)hw * ci);
         for (int h = 0; h < heads; ++h) {
