@@ -13,6 +13,10 @@
 #include "core/simd.h"
 #include "core/thread_pool.h"
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 TEST_CASE("simd: erf within 1.5e-7 of the exact value, GELU as torch's exact GELU") {
     double worst_erf = 0, worst_gelu = 0;
     for (int i = -1200000; i <= 1200000; ++i) {
@@ -111,4 +115,28 @@ TEST_CASE("softmax_segments equals softmax_rows on each segment") {
         sam::softmax_rows(b.data(), rows * segs, len, len, 4.f, nullptr);
         for (size_t i = 0; i < a.size(); ++i) CHECK(a[i] == doctest::Approx(b[i]).epsilon(2e-6));
     }
+}
+
+TEST_CASE("thread_pool: every index of every job runs exactly once, whoever wakes late") {
+    sam::thread_pool pool(3);
+    std::vector<std::atomic<int>> hits(300);
+    std::mt19937 rng(10);
+    for (int job = 0; job < 3000; ++job) {
+        const int n = 1 + (int)(rng() % 300);
+        for (int i = 0; i < n; ++i) hits[i].store(0);
+        const bool slow = job % 7 == 0;  // some tasks take long enough for the workers to sleep
+        pool.run(n, [&](int i) {
+            hits[i].fetch_add(1);
+            if (slow && i == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+        });
+        int bad = 0;
+        for (int i = 0; i < n; ++i) bad += hits[i].load() != 1;
+        REQUIRE_MESSAGE(bad == 0, "job " << job);
+    }
+    // More indices than one ticket counts run in turns.
+    std::atomic<long> sum{0};
+    pool.run(1 << 21, [&](int i) { sum.fetch_add(i % 3); });
+    long want = 0;
+    for (int i = 0; i < (1 << 21); ++i) want += i % 3;
+    CHECK(sum.load() == want);
 }
