@@ -3,6 +3,7 @@ import { run_embed, run_merge } from './embed_run.mjs';
 
 const USAGE = `usage: scripts/embed --encoder encoder.onnx --images DIR_OR_GLOB [--images ...] --out DATASET_DIR
                     [--decoder decoder.onnx] [--decoder-full decoder_full.onnx] [--model-id ID]
+                    [--decoder-weights decoder.samw]
                     [--fp16 | --fp32] [--shard K/N] [--threads T] [--max-pixels N]
        scripts/embed --merge --out DATASET_DIR
   Writes DATASET_DIR/images/, embeddings/<stem>.npy ([1,256,64,64]) and manifest.json.
@@ -10,6 +11,8 @@ const USAGE = `usage: scripts/embed --encoder encoder.onnx --images DIR_OR_GLOB 
   SAM 2's preprocessing and writes the three tensors per image, embeddings/<name>/<stem>.npy,
   into a version 2 manifest. Embeddings are float32 for SAM 1 and float16 for
   SAM 2.1 unless --fp16 / --fp32 says otherwise.
+  The C++ decoder's weights (--decoder-weights, default: the decoder.samw beside
+  --decoder when there is one) are copied in as decoder.samw; the manifest names it.
   Unchanged images (same image and encoder sha256) are skipped, so a killed run is
   resumed by running it again. --shard K/N embeds images i with i % N == K of the
   sorted list into manifest.shard-K-of-N.json; --merge combines the N shard files.
@@ -33,6 +36,7 @@ function parse_args(argv) {
         else if (a === '--out') o.out = val();
         else if (a === '--decoder') o.decoder = val();
         else if (a === '--decoder-full') o.decoder_full = val();
+        else if (a === '--decoder-weights') o.decoder_weights = val();
         else if (a === '--model-id') o.model_id = val();
         else if (a === '--fp16') o.fp16 = true;
         else if (a === '--fp32') o.fp16 = false;

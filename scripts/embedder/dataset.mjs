@@ -1,6 +1,6 @@
 // dataset.mjs - the dataset folder and its manifest.json:
-//   DATASET/manifest.json, images/<file>, embeddings/<stem>.npy, decoder.onnx
-//   {"version": 1, "model": {"id", "encoder_sha256", "decoder", "spec"},
+//   DATASET/manifest.json, images/<file>, embeddings/<stem>.npy, decoder.onnx [, decoder.samw]
+//   {"version": 1, "model": {"id", "encoder_sha256", "decoder", "decoder_weights"?, "spec"},
 //    "images": [{"id", "file", "width", "height", "sha256", "embedding", "embedding_dtype"}]}
 // SAM 2.1 datasets are version 2 (readers of version 1 cannot decode them): their
 // model.spec is required and each image has three feature files,
@@ -113,16 +113,57 @@ export async function embed_one({ pre, enc, dataset_dir, src, file, embedding, s
     return entry;
 }
 
+// The C++ decoder's weights file (scripts/model/export writes decoder.samw beside the ONNX
+// files): checked here by its header and CRC-32, so a damaged copy is refused by name
+// before it reaches a dataset (the app's parser checks the rest).
+export const DECODER_WEIGHTS_FILE = 'decoder.samw';
+
+let crc_table = null;
+function crc32(buf) {
+    if (!crc_table) {
+        crc_table = new Uint32Array(256);
+        for (let i = 0; i < 256; i++) {
+            let c = i;
+            for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+            crc_table[i] = c >>> 0;
+        }
+    }
+    let c = 0xffffffff;
+    for (let i = 0; i < buf.length; i++) c = crc_table[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+}
+
+export function check_decoder_weights(file) {
+    const b = fs.readFileSync(file);
+    if (b.length < 24 || b.toString('latin1', 0, 4) !== 'SAMW') throw new Error(`${file}: not a decoder weights file (no SAMW header; write one with scripts/model/export)`);
+    const size = Number(b.readBigUInt64LE(8));
+    if (size !== b.length) throw new Error(`${file}: the header says ${size} bytes but the file has ${b.length}${b.length < size ? ' (truncated)' : ''}`);
+    if (crc32(b.subarray(0, b.length - 4)) !== b.readUInt32LE(b.length - 4)) throw new Error(`${file}: checksum mismatch: the file is damaged`);
+}
+
 // Copies the decoder(s) in and returns the manifest's "model" object (with the
 // model spec; SAM 2.1's decoder interface is checked by the app when it loads).
-export async function prepare_model(dataset_dir, { encoder_sha256, model_id, decoder, decoder_full, previous, spec = SAM1_SPEC }) {
+export async function prepare_model(dataset_dir, { encoder_sha256, model_id, decoder, decoder_full, decoder_weights, previous, spec = SAM1_SPEC }) {
     fs.mkdirSync(dataset_dir, { recursive: true });
+    if (decoder_weights) check_decoder_weights(decoder_weights);
     if (decoder) await copy_atomic(decoder, path.join(dataset_dir, 'decoder.onnx'));
     if (decoder_full) await copy_atomic(decoder_full, path.join(dataset_dir, 'decoder_full.onnx'));
+    if (decoder_weights) await copy_atomic(decoder_weights, path.join(dataset_dir, DECODER_WEIGHTS_FILE));
+    // A new decoder without weights: the weights of the earlier decoder must not stay beside it.
+    else if (decoder) fs.rmSync(path.join(dataset_dir, DECODER_WEIGHTS_FILE), { force: true });
     const model = { id: model_id || previous?.id || (spec === SAM1_SPEC ? 'sam' : spec.family), encoder_sha256, spec: spec_json(spec) };
     if (fs.existsSync(path.join(dataset_dir, 'decoder.onnx'))) model.decoder = 'decoder.onnx';
     if (fs.existsSync(path.join(dataset_dir, 'decoder_full.onnx'))) model.decoder_full = 'decoder_full.onnx';
+    if (fs.existsSync(path.join(dataset_dir, DECODER_WEIGHTS_FILE))) model.decoder_weights = DECODER_WEIGHTS_FILE;
     return model;
+}
+
+// --decoder-weights, or the decoder.samw the exporter wrote beside --decoder.
+export function decoder_weights_for(o) {
+    if (o.decoder_weights) return o.decoder_weights;
+    if (!o.decoder) return undefined;
+    const beside = path.join(path.dirname(o.decoder), DECODER_WEIGHTS_FILE);
+    return fs.existsSync(beside) ? beside : undefined;
 }
 
 // Ids are stable: a file keeps the id it had; new files get the next ids in

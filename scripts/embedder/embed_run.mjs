@@ -9,8 +9,8 @@ import { sam_encoder } from './encoder.mjs';
 import { preprocessor } from './preprocess_tool.mjs';
 import { progress } from './progress.mjs';
 import {
-    MANIFEST_FILE, read_manifest, write_manifest, entry_is_current, embedding_names,
-    embed_one, prepare_model, assign_ids, ordered_entry, entry_files_exist,
+    MANIFEST_FILE, MANIFEST_VERSION, read_manifest, write_manifest, entry_is_current, embedding_names,
+    embed_one, prepare_model, decoder_weights_for, assign_ids, ordered_entry, entry_files_exist,
 } from './dataset.mjs';
 import { SAM1_SPEC, check_decoder_names, manifest_version, spec_of_manifest } from '../lib/model_spec.mjs';
 
@@ -86,7 +86,8 @@ export async function run_embed(o, log = process.stderr) {
     const base = read_manifest(path.join(out, MANIFEST_FILE));
     const own_file = path.join(out, shard ? shard_file(shard.k, shard.n) : MANIFEST_FILE);
     const own = shard ? read_manifest(own_file) : base;
-    const model = await prepare_model(out, { encoder_sha256: enc.sha256, model_id: o.model_id, decoder: o.decoder, decoder_full: o.decoder_full, previous: base?.model, spec });
+    const model = await prepare_model(out, { encoder_sha256: enc.sha256, model_id: o.model_id, decoder: o.decoder, decoder_full: o.decoder_full,
+        decoder_weights: decoder_weights_for(o), previous: base?.model, spec });
 
     const previous_ids = new Map((base?.images || []).map((e) => [e.file, e.id]));
     const entries = new Map();  // file -> entry, what this run's manifest will hold

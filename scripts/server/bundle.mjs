@@ -2,7 +2,7 @@
 // folder holding the built app, ONNX Runtime Web's files (already in the app
 // site) and one dataset laid out at the folder's root:
 //   OUT/index.html, sam_annotator.{js,wasm}, ort*.{mjs,wasm}, decoder_worker.js
-//   OUT/manifest.json, images/, embeddings/, decoder.onnx [, decoder_full.onnx]
+//   OUT/manifest.json, images/, embeddings/, decoder.onnx [, decoder_full.onnx, decoder.samw]
 // The app opens ./manifest.json when no ?manifest is given, so the bundle works
 // from any static host (python3 -m http.server: one thread, no COOP/COEP).
 //   await make_bundle({out, app, dataset}) -> {out, manifest}
@@ -40,8 +40,10 @@ export async function make_sample_dataset({ images, model_dir, work_dir, log = p
     if (!model('decoder.onnx')) throw new Error(`${model_dir}: no decoder.onnx`);
     // A decoder_full.onnx of an earlier model must not sit beside the new decoder.
     if (!model('decoder_full.onnx')) fs.rmSync(path.join(work_dir, 'decoder_full.onnx'), { force: true });
+    if (!model('decoder.samw')) fs.rmSync(path.join(work_dir, 'decoder.samw'), { force: true });
     const r = await run_embed({
         encoder: model('encoder.onnx'), decoder: model('decoder.onnx'), decoder_full: model('decoder_full.onnx'),
+        decoder_weights: model('decoder.samw'),
         images: [images], out: work_dir, model_id: model_id(model_dir), threads: 0, shard: null, max_pixels: 0,  // the model's default dtype
     }, log);
     if (r.code !== 0) throw new Error(`embedding the samples failed:\n${r.summary}`);
@@ -73,7 +75,7 @@ export function verify_bundle(out) {
     try { m = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')); } catch (err) {
         return [...problems, `manifest.json: ${err.message}`];
     }
-    const refs = [m.model?.decoder, m.model?.decoder_full].filter((x) => x !== undefined);
+    const refs = [m.model?.decoder, m.model?.decoder_full, m.model?.decoder_weights].filter((x) => x !== undefined);
     if (!m.model?.decoder) problems.push('manifest.json: model.decoder is missing');
     for (const e of m.images || []) refs.push(e.file, e.embedding, ...Object.values(e.features || {}));  // SAM 2.1: three feature files
     if (!(m.images || []).length) problems.push('manifest.json: no images');

@@ -29,7 +29,8 @@ function run_bundle(args) {
 // compares the bytes with the folder.
 async function check_served(base_url, out) {
     const m = read_json(path.join(out, 'manifest.json'));
-    const files = ['index.html', 'sam_annotator.js', 'manifest.json', m.model.decoder, ...m.images.flatMap((e) => [e.file, e.embedding])];
+    const files = ['index.html', 'sam_annotator.js', 'manifest.json', m.model.decoder, ...(m.model.decoder_weights ? [m.model.decoder_weights] : []),
+        ...m.images.flatMap((e) => [e.file, e.embedding])];
     for (const f of files) {
         const r = await fetch(new URL(f, base_url));
         assert.equal(r.status, 200, `${base_url}${f}`);
@@ -76,6 +77,8 @@ test('bundle of the sample pictures is self-contained and served by scripts/serv
     assert.deepEqual(m.images.map((e) => e.file), samples.map((f) => `images/${f}`));
     assert.equal(m.model.id, 'sam-tiny-test');
     assert.deepEqual(fs.readFileSync(path.join(out, m.model.decoder)), fs.readFileSync(path.join(TINY, 'decoder.onnx')));
+    assert.equal(m.model.decoder_weights, 'decoder.samw');
+    assert.deepEqual(fs.readFileSync(path.join(out, m.model.decoder_weights)), fs.readFileSync(path.join(TINY, 'decoder.samw')));
     for (const e of m.images) assert.deepEqual(fs.readFileSync(path.join(out, e.file)), fs.readFileSync(path.join(repo, 'assets/samples', path.basename(e.file))));
 
     const srv = await spawn_server(['--static', out, '--app', path.join(tmp, 'no-app')]);

@@ -61,6 +61,9 @@ test('embeddings equal a direct onnxruntime-node run; manifest follows the contr
     assert.equal(m.model.id, 'sam-tiny-test');
     assert.equal(m.model.decoder, 'decoder.onnx');
     assert.deepEqual(fs.readFileSync(path.join(ds, 'decoder.onnx')), fs.readFileSync(DECODER));
+    // The C++ decoder's weights beside --decoder come along, named by the manifest.
+    assert.equal(m.model.decoder_weights, 'decoder.samw');
+    assert.deepEqual(fs.readFileSync(path.join(ds, 'decoder.samw')), fs.readFileSync(path.join(TINY, 'decoder.samw')));
     assert.match(m.model.encoder_sha256, /^[0-9a-f]{64}$/);
     assert.deepEqual(m.images.map((e) => e.id), [1, 2]);
     assert.deepEqual(m.images.map((e) => e.file), names.map((n) => `images/${n}`));
@@ -266,4 +269,27 @@ test('--images takes folders, files and globs; names must be unique', async () =
     const other = path.join(tmp, 'list2');
     make_images(other, 1);
     assert.throws(() => list_images([dir, other]), /two images named img00\.png/);
+});
+
+test('decoder weights: a damaged file is refused by name; a new decoder without weights drops the old ones', async () => {
+    const imgs = path.join(tmp, 'weights-src');
+    const ds = path.join(tmp, 'weights');
+    make_images(imgs, 1);
+    const cut = path.join(tmp, 'cut.samw');
+    const w = fs.readFileSync(path.join(TINY, 'decoder.samw'));
+    fs.writeFileSync(cut, w.subarray(0, w.length - 10));
+    let r = await run_embed(['--encoder', ENCODER, '--decoder', DECODER, '--decoder-weights', cut, '--images', imgs, '--out', ds]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr + r.stdout, /cut\.samw: the header says \d+ bytes but the file has \d+ \(truncated\)/);
+    assert.ok(!fs.existsSync(path.join(ds, 'decoder.samw')));
+    r = await run_embed(['--encoder', ENCODER, '--decoder', DECODER, '--images', imgs, '--out', ds]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(read_json(path.join(ds, 'manifest.json')).model.decoder_weights, 'decoder.samw');
+    const lone = path.join(tmp, 'lone');
+    fs.mkdirSync(lone, { recursive: true });
+    fs.copyFileSync(DECODER, path.join(lone, 'decoder.onnx'));
+    r = await run_embed(['--encoder', ENCODER, '--decoder', path.join(lone, 'decoder.onnx'), '--images', imgs, '--out', ds]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(read_json(path.join(ds, 'manifest.json')).model.decoder_weights, undefined);
+    assert.ok(!fs.existsSync(path.join(ds, 'decoder.samw')));
 });

@@ -41,7 +41,8 @@ def test_decoder_only_export_equals_the_fixture(tmp_path):
     # differ because the full model also holds the unused encoder).
     assert export_main(["--model-type", "tiny-test", "--checkpoint", MODEL_PT, "--decoder-only", "--out",
                         str(tmp_path)]) == 0
-    assert sorted(os.listdir(tmp_path)) == ["decoder.onnx", "decoder_full.onnx"]
+    assert sorted(os.listdir(tmp_path)) == ["decoder.onnx", "decoder.samw", "decoder_full.onnx"]
+    assert _sha(tmp_path / "decoder.samw") == _sha(os.path.join(TINY, "decoder.samw"))
     for name, outputs in (("decoder.onnx", ["iou_predictions", "low_res_masks"]),
                           ("decoder_full.onnx", ["masks", "iou_predictions", "low_res_masks"])):
         ours = ort.InferenceSession(str(tmp_path / name), providers=["CPUExecutionProvider"])

@@ -31,7 +31,7 @@ def test_regenerating_gives_identical_bytes(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     for name in FILES:
         assert _sha(tmp_path / name) == _sha(os.path.join(TINY, name)), name
-    assert sum(os.path.getsize(os.path.join(TINY, n)) for n in FILES) < 8_000_000
+    assert sum(os.path.getsize(os.path.join(TINY, n)) for n in FILES) < 9_000_000  # 8.5 MB with decoder.samw
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,16 @@
   decoder_full.onnx   the official interface, also the full-resolution `masks`
   decoder_batch.onnx  (--batch) image_embeddings, point_coords [B,1,2], point_labels [B,1] ->
                       iou_predictions [B,4], low_res_masks [B,4,256,256]
+  decoder.samw        the C++ decoder's weights (sam_model/decoder_weights.py): official
+                      state-dict names and the dimensions; f16 with --fp16
 After each export onnxruntime runs it on seeded random inputs and the max
 |diff| against PyTorch is printed; above tolerance the export fails.
+
+    scripts/model/export --decoder-weights-only --checkpoint decoder_state_dict.pt --out DIR
+
+writes only DIR/decoder.samw from any state dict holding prompt_encoder.* and
+mask_decoder.* (dimensions read from its shapes; f16 when --fp16 or when the
+state dict is float16); no model type needed.
 """
 import argparse
 import os
@@ -24,8 +32,10 @@ import onnx
 import torch
 from onnx import numpy_helper
 
-from .build import MODEL_TYPES, CheckpointError, build_sam, build_sam_decoder_only
+from .build import MODEL_TYPES, CheckpointError, build_sam, build_sam_decoder_only, load_state_dict_strict, read_state_dict
 from .build_sam2 import SAM2_MODEL_TYPES, is_sam2
+from .decoder_weights import (DecoderWeightsError, check_written, config_from_sam, config_from_state_dict,
+                              decoder_state, sam_from_config, write_decoder_weights)
 from .onnx_decoder import (BATCH_INPUTS, DECODER_INPUTS, FAST_OUTPUTS, FULL_OUTPUTS, DecoderBatch, DecoderFast,
                            DecoderFull)
 from .sam import Sam
@@ -232,9 +242,41 @@ def export_decoder(sam: Sam, path: str, variant: str = "fast", return_single_mas
         _verify(path, want, {n: ex[n].numpy() for n in inputs}, outputs, rel, log)
 
 
+DECODER_WEIGHTS_FILE = "decoder.samw"
+
+
+def export_decoder_weights(sam: Sam, path: str, dtype: str = "f32", log=print) -> None:
+    """decoder.samw for the C++ decoder, read back and compared with the module's tensors."""
+    sd = sam.state_dict()
+    config = write_decoder_weights(path, sd, config_from_sam(sam), dtype)
+    n = check_written(path, sd, dtype)
+    dims = ", ".join(f"{k} {v}" for k, v in config.items())
+    log(f"  {os.path.basename(path)} {n:,} values ({dtype}), read back exactly; {dims}")
+
+
+def export_decoder_weights_only(checkpoint: str, out: str, fp16: bool, num_heads: int, log=print) -> None:
+    """decoder.samw straight from a state dict: its shapes give the dimensions; a
+    PyTorch decoder of those dimensions must load it strictly (so nothing is missing)."""
+    sd = decoder_state(read_state_dict(checkpoint))
+    if not sd:
+        raise CheckpointError(f"{checkpoint}: no prompt_encoder.* or mask_decoder.* keys")
+    try:
+        config = config_from_state_dict(sd, num_heads=num_heads)
+        sam = sam_from_config(config)
+    except DecoderWeightsError as e:
+        raise CheckpointError(f"{checkpoint}: {e}")
+    load_state_dict_strict(torch.nn.ModuleDict({"prompt_encoder": sam.prompt_encoder, "mask_decoder": sam.mask_decoder}),
+                           sd, source=checkpoint)
+    half = fp16 or all(v.dtype == torch.float16 for v in sd.values() if v.is_floating_point())
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, DECODER_WEIGHTS_FILE)
+    log(f"writing {path}")
+    export_decoder_weights(sam, path, "f16" if half else "f32", log)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="export", description="Export SAM / MobileSAM to ONNX (see module doc).")
-    ap.add_argument("--model-type", required=True, choices=MODEL_TYPES + SAM2_MODEL_TYPES)
+    ap.add_argument("--model-type", choices=MODEL_TYPES + SAM2_MODEL_TYPES, help="required except with --decoder-weights-only")
     ap.add_argument("--checkpoint", help="official .pth state dict (decoder-only with --decoder-only)")
     ap.add_argument("--out", required=True, help="output folder")
     ap.add_argument("--opset", type=int, default=17)
@@ -245,7 +287,22 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", action="store_true", help="also export decoder_batch.onnx")
     ap.add_argument("--random-weights", action="store_true",
                     help="no checkpoint: seeded random weights (for timing runs; the masks mean nothing)")
+    ap.add_argument("--decoder-weights-only", action="store_true",
+                    help="write only decoder.samw (the C++ decoder's weights) from --checkpoint")
+    ap.add_argument("--num-heads", type=int, default=8, help="attention heads for --decoder-weights-only (SAM: 8)")
     args = ap.parse_args(argv)
+    if args.decoder_weights_only:
+        if not args.checkpoint or not os.path.isfile(args.checkpoint):
+            ap.error("--decoder-weights-only needs an existing --checkpoint")
+        try:
+            export_decoder_weights_only(args.checkpoint, args.out, args.fp16, args.num_heads)
+        except (CheckpointError, DecoderWeightsError) as e:
+            print(f"export FAILED: {e}", file=sys.stderr)
+            return 1
+        print("done")
+        return 0
+    if args.model_type is None:
+        ap.error("--model-type is required")
     if args.decoder_only and args.encoder_only:
         ap.error("--decoder-only and --encoder-only exclude each other")
     if args.checkpoint is None and not args.random_weights and args.model_type not in ("tiny-test", "sam2-tiny-test"):
@@ -279,7 +336,9 @@ def main(argv=None) -> int:
             if args.batch:
                 print(f"exporting {args.out}/decoder_batch.onnx")
                 export_decoder(sam, os.path.join(args.out, "decoder_batch.onnx"), "batch", False, args.opset, args.fp16)
-    except ExportError as e:
+            print(f"writing {args.out}/{DECODER_WEIGHTS_FILE}")
+            export_decoder_weights(sam, os.path.join(args.out, DECODER_WEIGHTS_FILE), "f16" if args.fp16 else "f32")
+    except (ExportError, DecoderWeightsError) as e:
         print(f"export FAILED: {e}", file=sys.stderr)
         return 1
     print("done")

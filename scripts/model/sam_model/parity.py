@@ -8,10 +8,15 @@ only if all present checks pass. Tolerances are those measured in the
 reference README: low_res_masks / iou_predictions 2e-6, full-res masks 3e-5,
 encoder outputs 2e-5. Intermediate prompt embeddings get 1e-5: they are
 sin/cos of arguments up to ~50, where one float32 ulp of the argument is ~4e-6.
+The C++ decoder (part cpp-decoder: the native build's sam_decode, SAM_DECODE= to pick
+another, with the weights file our exporter writes from decoder_state_dict.pt) prints one
+line per case and output, "PASS cpp_decoder ..." or "FAIL cpp_decoder ...", within 1e-5.
 """
 import argparse
 import os
+import subprocess
 import sys
+import tempfile
 from typing import Callable, List, Optional
 
 import numpy as np
@@ -26,6 +31,9 @@ from .vit_encoder import ImageEncoderViT
 
 TOL = {"masks": 3e-5, "iou_predictions": 2e-6, "low_res_masks": 2e-6, "embedding": 1e-5, "encoder": 2e-5,
        "preprocess": 1e-6}
+
+CPP_DECODER_TOL = 1e-5
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
 # Reduced ViT of image_encoder/vit_reduced_state_dict.pt (see the reference README).
 REDUCED_VIT = dict(img_size=1024, patch_size=16, in_chans=3, embed_dim=64, depth=4, num_heads=2, mlp_ratio=4,
@@ -154,6 +162,53 @@ def check_our_onnx(ref: str, report: Report) -> None:
                                    TOL[name])
 
 
+def check_cpp_decoder(ref: str, report: Report) -> None:
+    """Our C++ decoder (src/core/sam_decoder.h) on DIR's decoder cases, through the native tool."""
+    sd_path = os.path.join(ref, "decoder", "decoder_state_dict.pt")
+    io_path = os.path.join(ref, "decoder", "decoder_io.npz")
+    if not (os.path.exists(sd_path) and os.path.exists(io_path)):
+        report.skip("cpp_decoder", "decoder_state_dict.pt or decoder_io.npz missing")
+        return
+    tool = os.environ.get("SAM_DECODE") or os.path.join(REPO, "build", "native", "sam_decode")
+    if not os.access(tool, os.X_OK):
+        report.failed.append("cpp_decoder")
+        print(f"FAIL cpp_decoder {tool} not found: build it (cmake --build build/native --target sam_decode)",
+              file=report.out)
+        return
+    from .export import export_decoder_weights_only
+
+    io = np.load(io_path)
+    names = ["image_embeddings", "point_coords", "point_labels", "mask_input", "has_mask_input"]
+    with tempfile.TemporaryDirectory(prefix="sam_cpp_parity_") as tmp:
+        export_decoder_weights_only(sd_path, tmp, fp16=False, num_heads=8, log=lambda *a: None)
+        cases, out = os.path.join(tmp, "cases"), os.path.join(tmp, "out")
+        os.makedirs(cases)
+        for case in _cases(io):
+            for n in names:
+                np.save(os.path.join(cases, f"{case}.{n}.npy"), io[f"{case}.{n}"])
+        r = subprocess.run([tool, "--weights", os.path.join(tmp, "decoder.samw"), "--cases", cases, "--out", out],
+                           capture_output=True, text=True)
+        said = {line.split(" ", 1)[0]: line for line in r.stdout.splitlines()}
+        for case in _cases(io):
+            iou_file = os.path.join(out, f"{case}.iou_predictions.npy")
+            if not os.path.exists(iou_file):
+                report.failed.append(f"cpp_decoder {case}")
+                why = said.get(case, r.stderr.strip()[-300:] or f"exit status {r.returncode}")
+                print(f"FAIL cpp_decoder {case}: {why}", file=report.out)
+                continue
+            iou = np.load(iou_file)
+            low = np.load(os.path.join(out, f"{case}.low_res_masks.npy"))
+            for name, got in (("iou_predictions", iou), ("low_res_masks", low)):
+                report.compare(f"cpp_decoder {case} multi {name}", got, io[f"{case}.multi.{name}"], CPP_DECODER_TOL)
+            # The official single-mask rule on the C++ IoUs.
+            n = io[f"{case}.point_labels"].shape[1]
+            best = int(np.argmax(iou[0] + (n - 2.5) * np.array([1000.0] + [0.0] * (iou.shape[1] - 1))))
+            if f"{case}.single.best_index" in io.files:
+                report.compare(f"cpp_decoder {case} single best_index", [best], io[f"{case}.single.best_index"], 0)
+            for name, got in (("iou_predictions", iou[:, best:best + 1]), ("low_res_masks", low[:, best:best + 1])):
+                report.compare(f"cpp_decoder {case} single {name}", got, io[f"{case}.single.{name}"], CPP_DECODER_TOL)
+
+
 def _check_encoder(report: Report, name: str, module: torch.nn.Module, sd_path: str, io_path: str,
                    mutate: Optional[Mutator]) -> None:
     if not (os.path.exists(sd_path) and os.path.exists(io_path)):
@@ -198,7 +253,7 @@ def check_preprocess(ref: str, report: Report) -> None:
         i += 1
 
 
-PARTS = ("decoder", "official-onnx", "our-onnx", "vit", "tinyvit", "preprocess")
+PARTS = ("decoder", "official-onnx", "our-onnx", "cpp-decoder", "vit", "tinyvit", "preprocess")
 
 
 def run_all(ref: str, mutate: Optional[Mutator] = None, out=sys.stdout, parts=PARTS) -> Report:
@@ -209,7 +264,7 @@ def run_all(ref: str, mutate: Optional[Mutator] = None, out=sys.stdout, parts=PA
         return report
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
     checks = {"decoder": lambda: check_decoder(ref, report, mutate), "official-onnx": lambda: check_official_onnx(ref, report),
-              "our-onnx": lambda: check_our_onnx(ref, report),
+              "our-onnx": lambda: check_our_onnx(ref, report), "cpp-decoder": lambda: check_cpp_decoder(ref, report),
               "vit": lambda: check_vit(ref, report, mutate), "tinyvit": lambda: check_tinyvit(ref, report, mutate),
               "preprocess": lambda: check_preprocess(ref, report)}
     for part in parts:

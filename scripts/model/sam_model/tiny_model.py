@@ -22,11 +22,11 @@ import torch
 
 from .build import build_sam
 from .build_sam2 import build_sam2
-from .export import ExportError, export_decoder, export_encoder
+from .export import DECODER_WEIGHTS_FILE, ExportError, export_decoder, export_decoder_weights, export_encoder
 from .sam2_export import export_sam2_decoder, export_sam2_encoder, write_model_json
 
 SEED = 20240607
-FILES = ["encoder.onnx", "decoder.onnx", "decoder_full.onnx", "decoder_batch.onnx", "model.pt"]
+FILES = ["encoder.onnx", "decoder.onnx", "decoder_full.onnx", "decoder_batch.onnx", DECODER_WEIGHTS_FILE, "model.pt"]
 SAM2_SEED = 20241201
 SAM2_FILES = ["encoder.onnx", "decoder.onnx", "decoder_batch.onnx", "model.pt", "model.json"]
 
@@ -55,6 +55,7 @@ def _write_sam1(out):
     export_decoder(sam, os.path.join(out, "decoder.onnx"), "fast")
     export_decoder(sam, os.path.join(out, "decoder_full.onnx"), "full")
     export_decoder(sam, os.path.join(out, "decoder_batch.onnx"), "batch")
+    export_decoder_weights(sam, os.path.join(out, DECODER_WEIGHTS_FILE), "f32")
     torch.save(sam.state_dict(), os.path.join(out, "model.pt"))
     return FILES
 
