@@ -2,8 +2,10 @@
 
 #include <cmath>
 #include <deque>
+#include <set>
 #include <nlohmann/json.hpp>
 
+#include "app/cpp_decoder.h"
 #include "core/npy.h"
 
 namespace sam {
@@ -25,6 +27,7 @@ struct host {
     std::vector<native_decoder_backend *> backends;
     std::vector<std::string> workers;
     std::map<std::string, std::string> failing;
+    std::set<std::string> cpp_workers;  // these workers run the core's C++ decoder in-process
 };
 
 host &h() {
@@ -98,7 +101,9 @@ void platform_wake_after(double) {}
 
 std::unique_ptr<decoder_backend> platform_make_worker_backend(const std::string &worker, decoder_events &events) {
     h().workers.push_back(worker);
-    auto b = std::make_unique<native_decoder_backend>(events, test::disc_decode, "native disc " + worker);
+    auto b = h().cpp_workers.count(worker)
+                 ? std::make_unique<native_decoder_backend>(events, make_cpp_decoder(), "C++ native " + worker)
+                 : std::make_unique<native_decoder_backend>(events, test::disc_decode, "native disc " + worker);
     auto f = h().failing.find(worker);
     if (f != h().failing.end()) b->fail_load = f->second;
     h().backends.push_back(b.get());
@@ -121,6 +126,7 @@ void host_reset() {
     h().backends.clear();
     h().workers.clear();
     h().failing.clear();
+    h().cpp_workers.clear();
 }
 
 void host_add_file(const std::string &url, std::vector<uint8_t> bytes) { h().files[url] = std::move(bytes); }
@@ -136,6 +142,7 @@ void host_set_now(double ms) { h().now = ms; }
 std::vector<native_decoder_backend *> &host_backends() { return h().backends; }
 const std::vector<std::string> &host_workers() { return h().workers; }
 void host_fail_worker(const std::string &worker, const std::string &message) { h().failing[worker] = message; }
+void host_use_cpp_decoder(const std::string &worker) { h().cpp_workers.insert(worker); }
 
 void host_clear_queue() { h().queue.clear(); }
 

@@ -36,6 +36,8 @@ std::vector<native_decoder_backend *> &host_backends();
 const std::vector<std::string> &host_workers();
 // Workers named here fail to load with this message (e.g. the C++ one).
 void host_fail_worker(const std::string &worker, const std::string &message);
+// Backends made for this worker run the core's C++ decoder (make_cpp_decoder) instead of the disc decoder.
+void host_use_cpp_decoder(const std::string &worker);
 
 // disc_decoder.onnx in C++: low_res_masks[k] at 256-frame (u, v) = RADII[k] - |(4u+2, 4v+2) - p|,
 // p = the first point (1024 frame); iou_predictions = IOUS (best multimask output: 2).

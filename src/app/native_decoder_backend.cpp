@@ -9,24 +9,65 @@
 
 namespace sam {
 
+namespace {
+
+// A test decoder given as a function: it sees the embedding on every decode.
+class function_decoder final : public native_decoder {
+public:
+    function_decoder(native_decode_fn fn, int outputs) : fn_(std::move(fn)), outputs_(outputs) {}
+    bool wants_weights() const override { return false; }
+    status load(const std::vector<uint8_t> &, const std::string &) override { return status::success(); }
+    int num_outputs() const override { return outputs_; }
+    status set_image(const std::vector<float> &embedding) override {
+        embedding_ = embedding;
+        return status::success();
+    }
+    status predict(const decoder_request &r, decoder_result &out) override { return fn_(embedding_, r, out); }
+
+private:
+    native_decode_fn fn_;
+    int outputs_;
+    std::vector<float> embedding_;
+};
+
+}  // namespace
+
+native_decoder_backend::native_decoder_backend(decoder_events &events, std::unique_ptr<native_decoder> decoder,
+                                               std::string name)
+    : events_(events), decoder_(std::move(decoder)), name_(std::move(name)) {}
+
 native_decoder_backend::native_decoder_backend(decoder_events &events, native_decode_fn fn, std::string name,
                                                int outputs)
-    : events_(events), fn_(std::move(fn)), name_(std::move(name)), outputs_(outputs) {}
+    : native_decoder_backend(events, std::make_unique<function_decoder>(std::move(fn), outputs), std::move(name)) {}
 
 void native_decoder_backend::load(const std::string &url) {
-    push([this, url] {
-        if (!fail_load.empty()) return events_.on_loaded(false, url + ": " + fail_load);
-        events_.on_loaded(true, "backend=" + name_ + ";threads=1;outputs=" + std::to_string(outputs_));
+    auto loaded = [this, url](const status &st) {
+        if (!st) return events_.on_loaded(false, st.message);
+        events_.on_loaded(true, "backend=" + name_ + ";threads=1;outputs=" + std::to_string(decoder_->num_outputs()));
+    };
+    if (!fail_load.empty()) return push([loaded, url, m = fail_load] { loaded(status::failure(url + ": " + m)); });
+    if (!decoder_->wants_weights()) return push([loaded] { loaded(status::success()); });
+    // The weights arrive on their own (between frames); until then the queue waits here.
+    auto slot = std::make_shared<std::function<void()>>();
+    queue_.push_back(slot);
+    platform_fetch(url, [this, url, slot, loaded](const status &st, std::vector<uint8_t> &&bytes) {
+        *slot = [this, url, loaded, st, bytes = std::move(bytes)] {
+            loaded(st ? decoder_->load(bytes, url) : st);
+        };
     });
 }
 
 void native_decoder_backend::set_image(uint64_t id, decoder_embedding e) {
+    auto apply = [this, id](const status &st, const std::vector<float> &emb) {
+        status s = st ? decoder_->set_image(emb) : st;
+        image_set_ = (bool)s;
+        events_.on_embedding(id, (bool)s, s.message);
+    };
     if (e.url.empty()) {
-        push([this, id, data = std::move(e.data)]() mutable {
+        push([apply, data = std::move(e.data)] {
             if (data.size() != k_decoder_embedding_count)
-                return events_.on_embedding(id, false, "embedding: " + std::to_string(data.size()) + " floats");
-            embedding_ = std::move(data);
-            events_.on_embedding(id, true, "");
+                return apply(status::failure("embedding: " + std::to_string(data.size()) + " floats"), data);
+            apply(status::success(), data);
         });
         return;
     }
@@ -35,26 +76,23 @@ void native_decoder_backend::set_image(uint64_t id, decoder_embedding e) {
     auto slot = std::make_shared<std::function<void()>>();
     queue_.push_back(slot);
     const std::string name = e.name.empty() ? e.url : e.name;
-    platform_fetch(e.url, [this, id, name, slot](const status &st, std::vector<uint8_t> &&bytes) {
-        if (!st) {
-            *slot = [this, id, m = st.message] { events_.on_embedding(id, false, m); };
-            return;
-        }
+    platform_fetch(e.url, [name, slot, apply](const status &st, std::vector<uint8_t> &&bytes) {
         std::vector<float> emb;
-        status ps = embedding_from_npy(bytes.data(), bytes.size(), name, emb);
-        *slot = [this, id, ps, emb = std::move(emb)]() mutable {
-            if (!ps) return events_.on_embedding(id, false, ps.message);
-            embedding_ = std::move(emb);
-            events_.on_embedding(id, true, "");
-        };
+        status ps = st ? embedding_from_npy(bytes.data(), bytes.size(), name, emb) : st;
+        *slot = [apply, ps, emb = std::move(emb)] { apply(ps, emb); };
     });
+}
+
+status native_decoder_backend::run(const decoder_request &r, decoder_result &out) {
+    decodes_++;
+    if (!image_set_) return status::failure("no embedding set");
+    return decoder_->predict(r, out);
 }
 
 void native_decoder_backend::decode(uint64_t id, const decoder_request &r) {
     push([this, id, r] {
         decoder_result out;
-        status st = embedding_.empty() ? status::failure("no embedding set") : fn_(embedding_, r, out);
-        decodes_++;
+        status st = run(r, out);
         out.request_id = id;
         if (!st) out.error = st.message;
         events_.on_result(std::move(out));
@@ -77,8 +115,7 @@ void native_decoder_backend::decode_batch(uint64_t id, const decoder_batch &b) {
                 r.orig_h = b.orig_h;
                 r.orig_w = b.orig_w;
                 decoder_result one;
-                status st = embedding_.empty() ? status::failure("no embedding set") : fn_(embedding_, r, one);
-                decodes_++;
+                status st = run(r, one);
                 if (!st) {
                     br.error = st.message;
                     break;

@@ -1,11 +1,12 @@
 // native_decoder_backend.h - a decoder_backend that runs in-process, natively or in
-// WebAssembly: a C++ decode function (tests: a small deterministic decoder; the
-// core's sam_decoder once it lands) behind the same seam as the workers. Jobs are
-// queued like worker messages and complete only in run_next() / run_all(), i.e.
-// "between frames", so a test controls what is in flight when.
-//   native_decoder_backend b(scheduler, fn, "native test");  ...  b.run_all();
-// Embeddings given by URL are fetched with platform_fetch and parsed by the core
-// (embedding_from_npy), as the C++ worker does.
+// WebAssembly: a native_decoder (the core's sam_decoder, cpp_decoder.h, or a small
+// deterministic test decoder given as a function) behind the same seam as the workers.
+// Jobs are queued like worker messages and complete only in run_next() / run_all(),
+// i.e. "between frames", so a test controls what is in flight when.
+//   native_decoder_backend b(scheduler, make_cpp_decoder(), "C++ native");  ...  b.run_all();
+// load(url) fetches the weights with platform_fetch when the decoder wants them;
+// embeddings given by URL are fetched and parsed by the core (embedding_from_npy), as
+// the C++ worker does; set_image runs once per image, predict once per request.
 #pragma once
 #include <deque>
 #include <functional>
@@ -18,12 +19,26 @@
 
 namespace sam {
 
-// One decode: embedding [1,256,64,64] f32, request in the 1024 frame -> out (K masks).
+// A decoder run in the app's own process: weights once, the embedding once per image.
+class native_decoder {
+public:
+    virtual ~native_decoder() = default;
+    virtual bool wants_weights() const { return true; }  // load() gets the file at the URL
+    virtual status load(const std::vector<uint8_t> &bytes, const std::string &name) = 0;
+    virtual int num_outputs() const = 0;  // K
+    // embedding [1,256,64,64] f32
+    virtual status set_image(const std::vector<float> &embedding) = 0;
+    // request in the 1024 frame -> out (K masks, mask_count set)
+    virtual status predict(const decoder_request &r, decoder_result &out) = 0;
+};
+
+// One decode as a function (a test decoder): embedding, request -> out.
 using native_decode_fn =
     std::function<status(const std::vector<float> &embedding, const decoder_request &r, decoder_result &out)>;
 
 class native_decoder_backend final : public decoder_backend {
 public:
+    native_decoder_backend(decoder_events &events, std::unique_ptr<native_decoder> decoder, std::string name);
     native_decoder_backend(decoder_events &events, native_decode_fn fn, std::string name, int outputs = 4);
 
     void load(const std::string &url) override;
@@ -42,11 +57,11 @@ public:
 private:
     void push(std::function<void()> f);
     std::deque<std::shared_ptr<std::function<void()>>> queue_;  // empty function: a fetch not done yet
+    status run(const decoder_request &r, decoder_result &out);
     decoder_events &events_;
-    native_decode_fn fn_;
+    std::unique_ptr<native_decoder> decoder_;
     std::string name_;
-    int outputs_;
-    std::vector<float> embedding_;
+    bool image_set_ = false;
     size_t decodes_ = 0;
 };
 
