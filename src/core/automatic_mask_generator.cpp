@@ -9,6 +9,7 @@
 
 #include "core/resize_longest_side.h"
 #include "core/upsample_bilinear.h"
+#include "core/upsample_blocks.h"
 
 namespace sam {
 
@@ -48,92 +49,6 @@ int box_area(const box_xyxy &b) { return (b.x1 - b.x0) * (b.y1 - b.y0); }
 // postprocess_masks output (checked in tests/test_automatic_mask_generator.cpp) at a
 // fraction of the cost: a mask's boundary instead of its area.
 
-// The axes of one crop: low-res -> 1024 frame (a*) and resized crop -> crop pixels (b*),
-// plus for each output row/column the range of low-res rows/columns it reads.
-struct upsample_plan {
-    bilinear_axis ax, ay, bx, by;
-    std::vector<int> col_lo, col_hi, row_lo, row_hi;
-    int out_h = 0, out_w = 0, in_w = 0;
-    // Maximal runs of output rows / columns that read the same low-res rows / columns.
-    struct span {
-        int begin, end, lo, hi;
-    };
-    std::vector<span> row_runs, col_runs;
-    int n_cols = 0;  // low-res columns read at all
-};
-
-std::vector<upsample_plan::span> make_runs(const std::vector<int> &lo, const std::vector<int> &hi) {
-    std::vector<upsample_plan::span> runs;
-    for (int i = 0; i < (int)lo.size();) {
-        int j = i + 1;
-        while (j < (int)lo.size() && lo[j] == lo[i] && hi[j] == hi[i]) j++;
-        runs.push_back({i, j, lo[i], hi[i]});
-        i = j;
-    }
-    return runs;
-}
-
-void plan_ranges(const bilinear_axis &a, const bilinear_axis &b, int n, std::vector<int> &lo, std::vector<int> &hi) {
-    lo.resize(n);
-    hi.resize(n);
-    for (int X = 0; X < n; X++) {
-        const int x0 = b.i0[X], x1 = b.i1[X];
-        lo[X] = std::min(std::min(a.i0[x0], a.i1[x0]), std::min(a.i0[x1], a.i1[x1]));
-        hi[X] = std::max(std::max(a.i0[x0], a.i1[x0]), std::max(a.i0[x1], a.i1[x1]));
-    }
-}
-
-upsample_plan make_plan(image_shape input, int out_h, int out_w) {
-    upsample_plan p;
-    p.ax = make_bilinear_axis(low_res_mask_size, encoder_image_size);
-    p.ay = p.ax;
-    p.bx = make_bilinear_axis(input.width, out_w);
-    p.by = make_bilinear_axis(input.height, out_h);
-    plan_ranges(p.ax, p.bx, out_w, p.col_lo, p.col_hi);
-    plan_ranges(p.ay, p.by, out_h, p.row_lo, p.row_hi);
-    p.out_h = out_h;
-    p.out_w = out_w;
-    p.in_w = input.width;
-    p.row_runs = make_runs(p.row_lo, p.row_hi);
-    p.col_runs = make_runs(p.col_lo, p.col_hi);
-    p.n_cols = p.col_hi.empty() ? 0 : p.col_hi.back() + 1;
-    return p;
-}
-
-// Low-res rows interpolated along x to the resized width, made on demand per mask
-// (postprocess_stream's lowx), and one postprocessed logit from them with
-// postprocess_stream's operations in its order.
-struct lowx_cache {
-    int width = 0;
-    std::vector<float> rows;
-    std::vector<char> have;
-    const float *s = nullptr;
-
-    void reset(const float *low_res, int input_w) {
-        s = low_res;
-        width = input_w;
-        rows.resize((size_t)low_res_mask_size * input_w);
-        have.assign(low_res_mask_size, 0);
-    }
-    const float *row(int r, const bilinear_axis &ax) {
-        float *d = &rows[(size_t)r * width];
-        if (!have[r]) {
-            const float *src = s + (size_t)r * low_res_mask_size;
-            for (int x = 0; x < width; x++) d[x] = src[ax.i0[x]] * ax.w0[x] + src[ax.i1[x]] * ax.w1[x];
-            have[r] = 1;
-        }
-        return d;
-    }
-};
-
-inline float upsampled_at(lowx_cache &lx, const upsample_plan &p, int Y, int X) {
-    auto a = [&](int y, int x) {
-        return lx.row(p.ay.i0[y], p.ax)[x] * p.ay.w0[y] + lx.row(p.ay.i1[y], p.ax)[x] * p.ay.w1[y];
-    };
-    auto t = [&](int y) { return a(y, p.bx.i0[X]) * p.bx.w0[X] + a(y, p.bx.i1[X]) * p.bx.w1[X]; };
-    return t(p.by.i0[Y]) * p.by.w0[Y] + t(p.by.i1[Y]) * p.by.w1[Y];
-}
-
 // Official calculate_stability_score of the postprocessed mask, from the low-res logits.
 float fast_stability_score(const float *s, const upsample_plan &p, lowx_cache &lx, float mask_threshold,
                            float offset) {
@@ -141,13 +56,7 @@ float fast_stability_score(const float *s, const upsample_plan &p, lowx_cache &l
     const float lo = (float)((double)mask_threshold - (double)offset);
     const int L = low_res_mask_size;
     lx.reset(s, p.in_w);
-    // Rounding in the three interpolation stages moves a value by a few ulp of the largest
-    // input: a margin of 1e-4 of the largest magnitude is far beyond that.
-    float vmax = 0.f;
-    const int n_rows = p.row_runs.empty() ? 0 : p.row_runs.back().hi + 1;
-    for (int y = 0; y < n_rows; y++)
-        for (int c = 0; c < p.n_cols; c++) vmax = std::max(vmax, std::fabs(s[y * L + c]));
-    const float m = 1e-4f * (vmax + 1.f);
+    const float m = block_margin(s, p);
     // Per low-res column over a run's rows: 0 all > hi, 1 all in (lo, hi], 2 all <= lo,
     // 3 undecided; a block of output pixels is decided when its columns agree.
     enum : uint8_t { above = 0, between = 1, below = 2, mixed = 3 };
