@@ -16,7 +16,7 @@ accept_outcome accept_candidate(document_state &d, const accept_input &in) {
     }
     // Full resolution only here: the official postprocess_masks, thresholded at 0.
     const image_shape resized = get_preprocess_shape(in.image_h, in.image_w);
-    rle mask = mask_to_rle(postprocess_to_mask(in.low_res, resized.height, resized.width, in.image_h, in.image_w));
+    rle mask = postprocess_to_rle(in.low_res, resized.height, resized.width, in.image_h, in.image_w);
     if (rle_area(mask) == 0) {
         out.notice = "The selected mask is empty: nothing accepted";
         return out;

@@ -1,7 +1,7 @@
 // accept.h - a candidate becomes an annotation: the selected low-res logits (256x256,
 // the padded 1024 frame / 4) are upsampled to the full image as the official
-// postprocess_masks does and thresholded at 0 (postprocess_to_mask), stored as COCO
-// RLE (mask_to_rle), and added to the document or merged into the selected annotation
+// postprocess_masks does, thresholded at 0 and run-length coded in one pass
+// (postprocess_to_rle: only blocks the threshold crosses are upsampled), and added to the document or merged into the selected annotation
 // (rle_merge). Nothing else on this path: no polygons (made at export), no redraw of
 // other annotations (the overlay repaints the changed one).
 //   accept_outcome o = accept_candidate(doc, {logits, w, h, image_id, score, prompts, merge});

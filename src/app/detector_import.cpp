@@ -150,7 +150,7 @@ bool detector_take(detector_state &s, const decoder_batch_result &r, app_message
         }
         // token 0: the single-mask output (K = 4) or the only one (K = 1)
         const float *low = r.low_res_masks.data() + i * k * k_low_res_count;
-        rle mask = mask_to_rle(postprocess_to_mask(low, in.height, in.width, s.image_h, s.image_w));
+        rle mask = postprocess_to_rle(low, in.height, in.width, s.image_h, s.image_w);
         if (rle_area(mask) == 0) {
             s.empty.push_back(describe(s, j));
             continue;

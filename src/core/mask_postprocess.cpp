@@ -7,6 +7,7 @@
 
 #include "core/resize_longest_side.h"
 #include "core/upsample_bilinear.h"
+#include "core/upsample_blocks.h"
 
 namespace sam {
 
@@ -102,6 +103,78 @@ binary_mask postprocess_to_mask(const float *low_res, int input_h, int input_w, 
             for (int X = 0; X < orig_w; X++) d[X] = row[X] > mask_threshold ? 1 : 0;
         });
     return m;
+}
+
+rle postprocess_to_rle(const float *low_res, int input_h, int input_w, int orig_h, int orig_w, float mask_threshold) {
+    const upsample_plan p = make_plan(image_shape{input_h, input_w}, orig_h, orig_w);
+    lowx_cache lx;
+    lx.reset(low_res, input_w);
+    const float m = block_margin(low_res, p), above = mask_threshold + m, below = mask_threshold - m;
+    const int L = low_res_mask_size;
+    // Per row run and low-res column: 1 all above, 0 all below, 2 undecided; then per block
+    // (row run x column run) the same over the block's columns.
+    const size_t R = p.row_runs.size(), C = p.col_runs.size();
+    std::vector<uint8_t> column_code(p.n_cols), block((size_t)R * C);
+    for (size_t r = 0; r < R; r++) {
+        const upsample_plan::span &rr = p.row_runs[r];
+        for (int c = 0; c < p.n_cols; c++) {
+            float mn = low_res[rr.lo * L + c], mx = mn;
+            bool nan = std::isnan(mn);
+            for (int y = rr.lo + 1; y <= rr.hi; y++) {
+                const float v = low_res[y * L + c];
+                nan |= std::isnan(v);
+                mn = std::min(mn, v);
+                mx = std::max(mx, v);
+            }
+            // A NaN makes its pixels NaN (never above the threshold): computed, as the rest.
+            column_code[c] = nan ? 2 : mn > above ? 1 : mx < below ? 0 : 2;
+        }
+        for (size_t k = 0; k < C; k++) {
+            const upsample_plan::span &cs = p.col_runs[k];
+            uint8_t v = column_code[cs.lo];
+            for (int c = cs.lo + 1; c <= cs.hi; c++)
+                if (column_code[c] != v) v = 2;
+            block[r * C + k] = v;
+        }
+    }
+    // Undecided pixels cost ~10x a streamed one: a noisy mask (a random decoder's) is
+    // faster thresholded whole and encoded from the mask.
+    size_t undecided = 0;
+    for (size_t r = 0; r < R; r++)
+        for (size_t k = 0; k < C; k++)
+            if (block[r * C + k] == 2)
+                undecided += (size_t)(p.row_runs[r].end - p.row_runs[r].begin) * (p.col_runs[k].end - p.col_runs[k].begin);
+    if (undecided * 10 > (size_t)orig_h * orig_w)
+        return mask_to_rle(postprocess_to_mask(low_res, input_h, input_w, orig_h, orig_w, mask_threshold));
+
+    rle out;
+    out.height = orig_h;
+    out.width = orig_w;
+    uint8_t cur = 0;  // runs start with zeros
+    uint32_t run = 0;
+    auto put = [&](uint8_t v, uint32_t n) {
+        if (v != cur) {
+            out.counts.push_back(run);
+            cur = v;
+            run = 0;
+        }
+        run += n;
+    };
+    for (size_t k = 0; k < C; k++) {
+        const upsample_plan::span &cs = p.col_runs[k];
+        for (int X = cs.begin; X < cs.end; X++)
+            for (size_t r = 0; r < R; r++) {
+                const upsample_plan::span &rr = p.row_runs[r];
+                const uint8_t v = block[r * C + k];
+                if (v != 2) {
+                    put(v, (uint32_t)(rr.end - rr.begin));
+                    continue;
+                }
+                for (int Y = rr.begin; Y < rr.end; Y++) put(upsampled_at(lx, p, Y, X) > mask_threshold ? 1 : 0, 1);
+            }
+    }
+    out.counts.push_back(run);
+    return out;
 }
 
 float calculate_stability_score(const float *logits, size_t n, float mask_threshold, float threshold_offset) {

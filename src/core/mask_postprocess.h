@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "core/image.h"
+#include "core/rle.h"
 
 namespace sam {
 
@@ -26,6 +27,15 @@ void postprocess_masks(const float *low_res, int input_h, int input_w, int orig_
 // mask: streams two rows at a time, never holding a full-size float image.
 binary_mask postprocess_to_mask(const float *low_res, int input_h, int input_w, int orig_h, int orig_w,
                                 float mask_threshold = 0.0f);
+
+// Same mask as mask_to_rle(postprocess_to_mask(...)), bit for bit, straight to COCO RLE
+// (column-major runs) and at the cost of the mask's boundary, not its area: blocks of
+// pixels whose low-res logits all lie clearly on one side of the threshold are runs
+// without computing a pixel (upsample_blocks.h); the rest get postprocess_masks' float
+// operations (a noisy mask, mostly undecided, is streamed whole instead). What accept
+// uses: a smooth 2250x1500 mask in ~2 ms instead of ~7.
+rle postprocess_to_rle(const float *low_res, int input_h, int input_w, int orig_h, int orig_w,
+                       float mask_threshold = 0.0f);
 
 // Official calculate_stability_score for one mask of n logits: IoU of the masks
 // thresholded at mask_threshold + offset and mask_threshold - offset (NaN when
