@@ -409,6 +409,7 @@ void annotator_open_image(annotator &app, int index) {
     d.current = index;
     const int generation = ++d.load_generation;
     d.image_ready = d.embedding_ready = false;
+    d.embedding_id = 0;  // until this image's embedding reaches the decoder (no stale "ready")
     d.embedding_failed = false;
     app.messages.image_errors.clear();
     prompt_reset(app.prompt);
