@@ -191,8 +191,10 @@ TEST_CASE("app browser encoding: dropped photos without .npy become a local sess
     test::session t(o);
     annotator &app = *t.app;
     REQUIRE(app.data.embedding_ready);
+    CHECK(app.encoding.status == encoder_status::off);  // every image has its .npy; the person is busy
+    test::host_set_last_input(t.now - k_preload_idle_ms);
     t.settle();
-    CHECK(app.encoding.status == encoder_status::ready);  // loaded ahead: photos may be dropped next
+    CHECK(app.encoding.status == encoder_status::ready);  // loaded ahead at a quiet moment: photos may be dropped next
     CHECK(test::host_encoder().encodes == 0);
 
     annotator_add_local_file(app, "b.bmp", test::bmp_image(30, 20));
@@ -208,11 +210,13 @@ TEST_CASE("app browser encoding: dropped photos without .npy become a local sess
     CHECK(app.data.data.model_id == "test");
     CHECK(app.data.data.encoder == "http://127.0.0.1:8000/datasets/ds/encoder.onnx");
     CHECK(app.data.embedding_ready);
-    CHECK(test::host_encoder().encodes == 0);  // a.bmp came with its .npy
+    // a.bmp came with its .npy; b.bmp, the next image, was encoded in the background
+    CHECK(test::host_encoder().names == std::vector<std::string>{"b.bmp"});
+    CHECK(app.encoding.background_done == 1);
     annotator_open_image(app, 1);
     t.settle();
     CHECK(app.data.embedding_ready);
-    CHECK(test::host_encoder().names == std::vector<std::string>{"b.bmp"});
+    CHECK(app.encoding.shown.from_memory);
     CHECK(app.data.image.width == 30);
 
     // a later drop joins the local session

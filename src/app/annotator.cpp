@@ -346,8 +346,8 @@ void take_encoded(annotator &app, encoded_image x) {
     set_computed_embedding(app, entry, *browser_encoding_embedding(app.encoding, x.index));
 }
 
-// Encoder results, the next encoder job, and (the first image shown) the encoder of a
-// model that declares one, loaded ahead for the photos a person may drop next.
+// Encoder results, the next encoder job, and the encoder of a model that declares one
+// loaded ahead, at a quiet moment, for the photos a person may drop next.
 void update_encoding(annotator &app, double now_ms) {
     browser_encoding_state &e = app.encoding;
     dataset_state &d = app.data;
@@ -357,8 +357,7 @@ void update_encoding(annotator &app, double now_ms) {
     }
     encoded_image x;
     while (browser_encoding_poll(e, x)) take_encoded(app, std::move(x));
-    if (d.embedding_ready && e.status == encoder_status::off && browser_encoding_allowed(d.data, false))
-        browser_encoding_load(e, d.manifest_url, d.data);
+    browser_encoding_preload(e, d, now_ms, !app.decoder.busy());
     browser_encoding_tick(e, d, now_ms, !app.decoder.busy());
 }
 

@@ -102,6 +102,16 @@ void browser_encoding_forget(browser_encoding_state &e, int index) {
     e.failed.insert(index);
 }
 
+void browser_encoding_preload(browser_encoding_state &e, const dataset_state &d, double now_ms, bool decoder_idle) {
+    if (e.status != encoder_status::off || !d.embedding_ready || !browser_encoding_allowed(d.data, false)) return;
+    const double quiet_at = platform_last_input_ms() + k_preload_idle_ms;
+    if (decoder_idle && now_ms >= quiet_at) return browser_encoding_load(e, d.manifest_url, d.data);
+    if (e.wake_at < now_ms) {
+        e.wake_at = std::max(quiet_at, now_ms + 100);
+        platform_wake_after(e.wake_at - now_ms);
+    }
+}
+
 void browser_encoding_tick(browser_encoding_state &e, const dataset_state &d, double now_ms, bool decoder_idle) {
     pump(e);
     if (e.status != encoder_status::ready || e.busy || e.has_pending || e.fetching >= 0 || d.current < 0) return;

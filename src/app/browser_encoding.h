@@ -33,6 +33,7 @@ namespace sam {
 constexpr int k_encode_ahead = 4;             // images after the shown one encoded in the background
 constexpr size_t k_kept_embeddings = 6;       // in memory (4 MiB each); the rest come from IndexedDB
 constexpr double k_background_idle_ms = 400;  // no input for this long before a background encode starts
+constexpr double k_preload_idle_ms = 1500;    // ... before a declared encoder loads ahead of any need
 
 enum class encoder_status { off, loading, ready, failed };
 
@@ -107,6 +108,10 @@ const std::vector<float> *browser_encoding_embedding(const browser_encoding_stat
 void browser_encoding_request(browser_encoding_state &e, int index, const std::string &name, std::vector<uint8_t> bytes);
 // The app could not decode image `index` itself: its encoder result is not reported again.
 void browser_encoding_forget(browser_encoding_state &e, int index);
+// The dataset's images all have embeddings but its model declares a browser encoder (the
+// static demo): loads it ahead, for photos the person may drop, once the shown image is
+// ready, the decoder idle and no input came for k_preload_idle_ms.
+void browser_encoding_preload(browser_encoding_state &e, const dataset_state &d, double now_ms, bool decoder_idle);
 // Sends the next job; starts background work when allowed (decoder_idle: nothing queued
 // or running in the decoder).
 void browser_encoding_tick(browser_encoding_state &e, const dataset_state &d, double now_ms, bool decoder_idle);

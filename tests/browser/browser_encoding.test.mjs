@@ -180,7 +180,9 @@ test('a manifest listing images without embeddings (isolated: 2 threads): encode
     assert.equal(s.encoding.total, 3);
     assert.match(s.encoding.description, /2 threads$/);
     assertSameEmbedding(await compareEmbedding(page, refNpy('coffee.jpg')), 'coffee.jpg');
-    // background: the broken image fails by name, the one after it is encoded
+    // background: the broken image fails by name, the one after it is encoded (the status bar says so meanwhile)
+    await waitState(page, (x) => /^encoding image 2 of 3 \(rocket\.jpg, in the background\)\.\.\.$/.test(x.encoding.progress),
+      { what: 'progress of the background encoding', timeout: 60000 });
     s = await waitState(page, (x) => x.encoding.encoded === 2 && x.encoding.failed === 1 && !x.encoding.busy,
       { what: 'background encoding of the next images', timeout: 60000 });
     assert.ok(s.errors.some((e) => /^broken\.jpg: truncated JPEG/.test(e)), JSON.stringify(s.errors));

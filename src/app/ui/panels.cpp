@@ -168,7 +168,8 @@ void panel_encoder(annotator &app) {
                        : e.status == encoder_status::loading ? "loading..."
                                                              : "failed";
     ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
-    ImGui::TextWrapped("encoder: %s; %d of %d images encoded here", what, (int)e.encoded.size(), e.total);
+    if (e.total > 0) ImGui::TextWrapped("encoder: %s; %d of %d images encoded here", what, (int)e.encoded.size(), e.total);
+    else ImGui::TextWrapped("encoder: %s (drop photos to encode them here)", what);
     ImGui::PopStyleColor();
 }
 
