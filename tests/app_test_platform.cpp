@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cpp_decoder.h"
+#include "core/image_decode.h"
 #include "core/npy.h"
 
 namespace sam {
@@ -28,6 +29,10 @@ struct host {
     std::vector<std::string> workers;
     std::map<std::string, std::string> failing;
     std::set<std::string> cpp_workers;  // these workers run the core's C++ decoder in-process
+    bool last_input_set = false;
+    double last_input = 0;
+    std::vector<test::host_download> downloads;
+    test::host_encoder_state encoder;
 };
 
 host &h() {
@@ -70,7 +75,12 @@ std::string platform_absolute_url(const std::string &url) {
 }
 
 void platform_open_files() {}
-void platform_download(const std::string &, const std::string &, const std::string &) {}
+void platform_download(const std::string &name, const std::string &text, const std::string &mime) {
+    h().downloads.push_back(test::host_download{name, mime, std::vector<uint8_t>(text.begin(), text.end())});
+}
+void platform_download_bytes(const std::string &name, const std::vector<uint8_t> &bytes, const std::string &mime) {
+    h().downloads.push_back(test::host_download{name, mime, bytes});
+}
 
 void platform_store_list(const std::string &prefix, std::function<void(std::vector<store_unit>)> done) {
     std::vector<store_unit> out;
@@ -96,7 +106,7 @@ void platform_store_read_single(const std::string &key, std::function<void(bool,
 }
 
 double platform_now_ms() { return h().now; }
-double platform_last_input_ms() { return h().now; }
+double platform_last_input_ms() { return h().last_input_set ? h().last_input : h().now; }
 void platform_wake_after(double) {}
 
 std::unique_ptr<decoder_backend> platform_make_worker_backend(const std::string &worker, decoder_events &events) {
@@ -108,6 +118,58 @@ std::unique_ptr<decoder_backend> platform_make_worker_backend(const std::string 
     if (f != h().failing.end()) b->fail_load = f->second;
     h().backends.push_back(b.get());
     return b;
+}
+
+namespace {
+
+class fake_encoder final : public encoder_backend {
+public:
+    explicit fake_encoder(encoder_events &events) : events_(events) {}
+    void load(const std::string &url, const std::string &model_key) override {
+        h().encoder.loads++;
+        h().encoder.model_key = model_key;
+        const bool ok = h().files.count(url) > 0;
+        encoder_events *ev = &events_;
+        later([ev, ok, url] { ev->on_encoder_loaded(ok, ok ? "backend=fake;threads=1" : url + ": HTTP 404 Not Found"); });
+    }
+    void encode(uint64_t id, std::vector<uint8_t> bytes, const std::string &name) override {
+        test::host_encoder_state &s = h().encoder;
+        s.encodes++;
+        s.names.push_back(name);
+        encoder_result r;
+        r.id = id;
+        image_u8 img;
+        status st = decode_image(bytes.data(), bytes.size(), name, img);
+        if (!st) {
+            r.error = st.message;
+        } else {
+            r.ok = true;
+            r.width = img.width;
+            r.height = img.height;
+            uint64_t hash = 1469598103934665603ull;  // FNV-1a stands in for SHA-256
+            for (uint8_t b : bytes) hash = (hash ^ b) * 1099511628211ull;
+            r.sha256 = std::to_string(hash);
+            const std::string key = s.model_key + "|" + r.sha256;
+            r.cached = !s.cache_fails && s.cache.count(key);
+            if (!r.cached) s.computed++;
+            r.embedding.assign(k_decoder_embedding_count, test::fake_embedding_value(bytes));
+            r.prep_ms = 1;
+            r.encode_ms = r.cached ? 0 : 10;
+            if (s.cache_fails) r.cache_error = "embedding not cached (QuotaExceededError: the quota has been exceeded)";
+            else s.cache[key]++;
+        }
+        encoder_events *ev = &events_;
+        later([ev, r]() mutable { ev->on_encoded(std::move(r)); });
+    }
+
+private:
+    encoder_events &events_;
+};
+
+}  // namespace
+
+std::unique_ptr<encoder_backend> platform_make_encoder_backend(encoder_events &events) {
+    return std::make_unique<fake_encoder>(events);
 }
 
 // ---- the test host -------------------------------------------------------------------
@@ -127,6 +189,21 @@ void host_reset() {
     h().workers.clear();
     h().failing.clear();
     h().cpp_workers.clear();
+    h().last_input_set = false;
+    h().downloads.clear();
+    h().encoder = test::host_encoder_state{};
+}
+
+void host_set_last_input(double ms) {
+    h().last_input_set = true;
+    h().last_input = ms;
+}
+std::vector<host_download> &host_downloads() { return h().downloads; }
+host_encoder_state &host_encoder() { return h().encoder; }
+float fake_embedding_value(const std::vector<uint8_t> &bytes) {
+    unsigned sum = 0;
+    for (uint8_t b : bytes) sum += b;
+    return (float)(sum % 1000) / 1000.0f;
 }
 
 void host_add_file(const std::string &url, std::vector<uint8_t> bytes) { h().files[url] = std::move(bytes); }

@@ -38,6 +38,29 @@ const std::vector<std::string> &host_workers();
 void host_fail_worker(const std::string &worker, const std::string &message);
 // Backends made for this worker run the core's C++ decoder (make_cpp_decoder) instead of the disc decoder.
 void host_use_cpp_decoder(const std::string &worker);
+// platform_last_input_ms() (default: always "now", so background work never starts).
+void host_set_last_input(double ms);
+// What platform_download / platform_download_bytes offered, in order.
+struct host_download {
+    std::string name, mime;
+    std::vector<uint8_t> bytes;
+};
+std::vector<host_download> &host_downloads();
+
+// The in-browser encoder in the native host, as web/encoder_worker.js behaves: load()
+// fails when the URL is not among the host's files; encode() decodes the image with the
+// core (bad images fail naming the file) and gives an embedding whose every value is
+// fake_embedding_value(bytes); a cache by "<model key>|<content hash>" answers a second
+// request (cached = true) unless `cache_fails` (then cache_error says a quota failure).
+struct host_encoder_state {
+    int loads = 0, encodes = 0, computed = 0;
+    std::vector<std::string> names;  // encode() calls in order
+    bool cache_fails = false;
+    std::map<std::string, int> cache;  // key -> times written
+    std::string model_key;
+};
+host_encoder_state &host_encoder();
+float fake_embedding_value(const std::vector<uint8_t> &bytes);
 
 // disc_decoder.onnx in C++: low_res_masks[k] at 256-frame (u, v) = RADII[k] - |(4u+2, 4v+2) - p|,
 // p = the first point (1024 frame); iou_predictions = IOUS (best multimask output: 2).

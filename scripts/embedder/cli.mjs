@@ -1,10 +1,12 @@
 // cli.mjs - command line of scripts/embed; see USAGE below.
 import { run_embed, run_merge } from './embed_run.mjs';
+import { BROWSER_ENCODER_MODES } from './dataset.mjs';
 
 const USAGE = `usage: scripts/embed --encoder encoder.onnx --images DIR_OR_GLOB [--images ...] --out DATASET_DIR
                     [--decoder decoder.onnx] [--decoder-full decoder_full.onnx] [--model-id ID]
                     [--decoder-weights decoder.samw]
                     [--fp16 | --fp32] [--shard K/N] [--threads T] [--max-pixels N]
+                    [--browser-encoder auto|yes|ask|no]
        scripts/embed --merge --out DATASET_DIR
   Writes DATASET_DIR/images/, embeddings/<stem>.npy ([1,256,64,64]) and manifest.json.
   A SAM 2.1 encoder (outputs image_embed, high_res_feats_0, high_res_feats_1) gets
@@ -18,6 +20,11 @@ const USAGE = `usage: scripts/embed --encoder encoder.onnx --images DIR_OR_GLOB 
   sorted list into manifest.shard-K-of-N.json; --merge combines the N shard files.
   Exit status: 0 when every image was embedded, 1 when some were bad (listed at
   the end), 2 for usage errors.
+  --browser-encoder: auto (default) copies a SAM 1 encoder of at most 48 MiB into the
+  dataset (encoder.onnx, "browser_encoder": true in the manifest) so the annotator can
+  encode images without embeddings (and photos dropped on the static demo) itself; yes
+  does so at any size; ask copies it undeclared (the annotator offers "encode in the
+  browser (slow)"); no copies nothing.
   Preprocessing runs in the native tool sam_preprocess (C++ core); set
   SAM_PREPROCESS=/path/to/sam_preprocess to choose one, else build/*/ is searched
   and build/native is built when none exists.`;
@@ -38,6 +45,10 @@ function parse_args(argv) {
         else if (a === '--decoder-full') o.decoder_full = val();
         else if (a === '--decoder-weights') o.decoder_weights = val();
         else if (a === '--model-id') o.model_id = val();
+        else if (a === '--browser-encoder') {
+            o.browser_encoder = val();
+            if (!BROWSER_ENCODER_MODES.includes(o.browser_encoder)) throw new Error(`--browser-encoder needs one of ${BROWSER_ENCODER_MODES.join(', ')}`);
+        }
         else if (a === '--fp16') o.fp16 = true;
         else if (a === '--fp32') o.fp16 = false;
         else if (a === '--merge') o.merge = true;

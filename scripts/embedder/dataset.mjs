@@ -1,6 +1,6 @@
 // dataset.mjs - the dataset folder and its manifest.json:
-//   DATASET/manifest.json, images/<file>, embeddings/<stem>.npy, decoder.onnx [, decoder.samw]
-//   {"version": 1, "model": {"id", "encoder_sha256", "decoder", "decoder_weights"?, "spec"},
+//   DATASET/manifest.json, images/<file>, embeddings/<stem>.npy, decoder.onnx [, decoder.samw, encoder.onnx]
+//   {"version": 1, "model": {"id", "encoder_sha256", "decoder", "decoder_weights"?, "spec"[, "encoder", "browser_encoder"]},
 //    "images": [{"id", "file", "width", "height", "sha256", "embedding", "embedding_dtype"}]}
 // SAM 2.1 datasets are version 2 (readers of version 1 cannot decode them): their
 // model.spec is required and each image has three feature files,
@@ -141,20 +141,47 @@ export function check_decoder_weights(file) {
     if (crc32(b.subarray(0, b.length - 4)) !== b.readUInt32LE(b.length - 4)) throw new Error(`${file}: checksum mismatch: the file is damaged`);
 }
 
-// Copies the decoder(s) in and returns the manifest's "model" object (with the
-// model spec; SAM 2.1's decoder interface is checked by the app when it loads).
-export async function prepare_model(dataset_dir, { encoder_sha256, model_id, decoder, decoder_full, decoder_weights, previous, spec = SAM1_SPEC }) {
+// In-browser encoding (the app's src/app/browser_encoding.h): a SAM 1 encoder small
+// enough for a browser tab is copied in as encoder.onnx and declared
+// ("encoder": "encoder.onnx", "browser_encoder": true), so the app computes the
+// embeddings of images listed without one, and of photos dropped on the static demo.
+// MobileSAM's TinyViT encoder is ~28 MB, SAM ViT-B ~360 MB.
+export const BROWSER_ENCODER_MAX_BYTES = 48 * 2 ** 20;
+export const BROWSER_ENCODER_MODES = ['auto', 'yes', 'ask', 'no'];
+
+// auto: copy and declare up to BROWSER_ENCODER_MAX_BYTES; yes: whatever the size; ask: copy
+// without declaring (the app then offers "encode in the browser (slow)"); no: neither.
+export function browser_encoder_plan(encoder, spec, mode = 'auto') {
+    if (!BROWSER_ENCODER_MODES.includes(mode)) throw new Error(`--browser-encoder ${mode}: expected ${BROWSER_ENCODER_MODES.join(', ')}`);
+    if (!encoder || mode === 'no') return { copy: false, declare: false };
+    if (spec !== SAM1_SPEC) {
+        if (mode === 'yes' || mode === 'ask') throw new Error(`--browser-encoder ${mode}: a ${spec.family} encoder cannot run in the browser yet (SAM 1 only)`);
+        return { copy: false, declare: false };
+    }
+    if (mode === 'ask') return { copy: true, declare: false };
+    const small = fs.statSync(encoder).size <= BROWSER_ENCODER_MAX_BYTES;
+    return { copy: mode === 'yes' || small, declare: mode === 'yes' || small };
+}
+
+// Copies the decoder(s) (and, see browser_encoder_plan, the encoder) in and returns the
+// manifest's "model" object (with the model spec; SAM 2.1's decoder interface is checked by
+// the app when it loads).
+export async function prepare_model(dataset_dir, { encoder_sha256, model_id, decoder, decoder_full, decoder_weights, previous, spec = SAM1_SPEC,
+    encoder = null, browser_encoder = 'auto' }) {
     fs.mkdirSync(dataset_dir, { recursive: true });
     if (decoder_weights) check_decoder_weights(decoder_weights);
+    const plan = browser_encoder_plan(encoder, spec, browser_encoder);
     if (decoder) await copy_atomic(decoder, path.join(dataset_dir, 'decoder.onnx'));
     if (decoder_full) await copy_atomic(decoder_full, path.join(dataset_dir, 'decoder_full.onnx'));
     if (decoder_weights) await copy_atomic(decoder_weights, path.join(dataset_dir, DECODER_WEIGHTS_FILE));
     // A new decoder without weights: the weights of the earlier decoder must not stay beside it.
     else if (decoder) fs.rmSync(path.join(dataset_dir, DECODER_WEIGHTS_FILE), { force: true });
+    if (plan.copy) await copy_atomic(encoder, path.join(dataset_dir, 'encoder.onnx'));
     const model = { id: model_id || previous?.id || (spec === SAM1_SPEC ? 'sam' : spec.family), encoder_sha256, spec: spec_json(spec) };
     if (fs.existsSync(path.join(dataset_dir, 'decoder.onnx'))) model.decoder = 'decoder.onnx';
     if (fs.existsSync(path.join(dataset_dir, 'decoder_full.onnx'))) model.decoder_full = 'decoder_full.onnx';
     if (fs.existsSync(path.join(dataset_dir, DECODER_WEIGHTS_FILE))) model.decoder_weights = DECODER_WEIGHTS_FILE;
+    if (plan.copy) Object.assign(model, { encoder: 'encoder.onnx', browser_encoder: plan.declare });
     return model;
 }
 

@@ -87,7 +87,7 @@ export async function run_embed(o, log = process.stderr) {
     const own_file = path.join(out, shard ? shard_file(shard.k, shard.n) : MANIFEST_FILE);
     const own = shard ? read_manifest(own_file) : base;
     const model = await prepare_model(out, { encoder_sha256: enc.sha256, model_id: o.model_id, decoder: o.decoder, decoder_full: o.decoder_full,
-        decoder_weights: decoder_weights_for(o), previous: base?.model, spec });
+        decoder_weights: decoder_weights_for(o), previous: base?.model, spec, encoder: o.encoder, browser_encoder: o.browser_encoder ?? 'auto' });
 
     const previous_ids = new Map((base?.images || []).map((e) => [e.file, e.id]));
     const entries = new Map();  // file -> entry, what this run's manifest will hold

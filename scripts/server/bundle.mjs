@@ -2,9 +2,11 @@
 // folder holding the built app, ONNX Runtime Web's files (already in the app
 // site) and one dataset laid out at the folder's root:
 //   OUT/index.html, sam_annotator.{js,wasm}, ort*.{mjs,wasm}, decoder_worker.js
-//   OUT/manifest.json, images/, embeddings/, decoder.onnx [, decoder_full.onnx, decoder.samw]
+//   OUT/manifest.json, images/, embeddings/, decoder.onnx [, decoder_full.onnx, decoder.samw, encoder.onnx]
 // The app opens ./manifest.json when no ?manifest is given, so the bundle works
-// from any static host (python3 -m http.server: one thread, no COOP/COEP).
+// from any static host (python3 -m http.server: one thread, no COOP/COEP). When the
+// dataset's model declares a browser encoder (scripts/embed copies a small one in),
+// photos dropped on the demo are encoded in the browser.
 //   await make_bundle({out, app, dataset}) -> {out, manifest}
 //   verify_bundle(out) -> list of problems ([] = self-contained)
 import fs from 'node:fs';
@@ -75,7 +77,7 @@ export function verify_bundle(out) {
     try { m = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')); } catch (err) {
         return [...problems, `manifest.json: ${err.message}`];
     }
-    const refs = [m.model?.decoder, m.model?.decoder_full, m.model?.decoder_weights].filter((x) => x !== undefined);
+    const refs = [m.model?.decoder, m.model?.decoder_full, m.model?.decoder_weights, m.model?.encoder].filter((x) => x !== undefined);
     if (!m.model?.decoder) problems.push('manifest.json: model.decoder is missing');
     for (const e of m.images || []) refs.push(e.file, e.embedding, ...Object.values(e.features || {}));  // SAM 2.1: three feature files
     if (!(m.images || []).length) problems.push('manifest.json: no images');

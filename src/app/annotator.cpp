@@ -6,7 +6,11 @@
 
 #include "core/coco_json.h"
 #include "core/embedding.h"
+#include "core/box_prompts.h"
+#include "core/exif.h"
 #include "core/image_decode.h"
+#include "core/yolo_seg.h"
+#include "core/zip_reader.h"
 
 namespace sam {
 
@@ -65,6 +69,7 @@ void load_manifest(annotator &app, const std::string &url, bool optional) {
                                         url_encode_component(s.dataset);
         start_restore(app);
         decoder_choose(app.choice, app.decoder, app.data.manifest_url, app.data.data, app.data.decoder_url);
+        browser_encoding_start(app.encoding, app.data.manifest_url, app.data.data);
         annotator_open_image(app, 0);
     });
 }
@@ -74,29 +79,97 @@ bool ends_with(std::string s, const std::string &suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// The newest image + embedding pair as a one-image dataset.
-void open_local_pair(annotator &app) {
+// The size of a local image as the decoder sees it (EXIF-oriented), from its header.
+status local_image_size(const std::vector<uint8_t> &bytes, const std::string &name, int &w, int &h) {
+    status st = probe_image_size(bytes.data(), bytes.size(), name, w, h);
+    if (!st) return st;
+    const int o = exif_orientation(bytes.data(), bytes.size());
+    if (o >= 5 && o <= 8) std::swap(w, h);
+    return status::success();
+}
+
+// The model that local images get: the open dataset's (or local session's), else model.json
+// beside the page. Its files as absolute URLs (the local session has no folder of its own).
+manifest local_model(const annotator &app) {
+    const dataset_state &d = app.data;
+    const bool from_page = !d.manifest_loaded && app.local.page_model == local_files_state::page_model_status::loaded;
+    const manifest &src = from_page ? app.local.page_model_spec : d.data;
+    const std::string base = from_page ? "model.json" : d.manifest_url;
+    manifest m;
+    m.version = 1;
+    m.model_id = src.model_id.empty() ? "local files" : src.model_id;
+    m.encoder_sha256 = src.encoder_sha256;
+    m.browser_encoder = src.browser_encoder;
+    if (!d.manifest_loaded && !from_page) return m;
+    const auto absolute = [&base](const std::string &f) { return f.empty() ? f : platform_absolute_url(url_resolve(base, f)); };
+    m.encoder = absolute(src.encoder);
+    if (from_page) {  // else the decoder running now stays (decoder_choose keeps it)
+        m.decoder = absolute(src.decoder);
+        m.decoder_weights = absolute(src.decoder_weights);
+    }
+    return m;
+}
+
+// Local images (with their .npy, or to be encoded here) as a session of their own, or
+// added to the local session already open.
+void open_local_images(annotator &app, const local_plan &plan) {
     dataset_state &d = app.data;
-    const std::string image_url = "local:" + d.local_image, npy_url = "local:" + d.local_embedding;
-    const std::vector<uint8_t> &bytes = d.local_files[image_url];
-    image_u8 img;
-    status st = decode_image(bytes.data(), bytes.size(), d.local_image, img);
-    if (!st) return add_error(app.messages, st.message);
+    std::vector<manifest_image> added;
+    std::vector<std::pair<std::string, std::string>> items = plan.pairs;
+    for (const std::string &im : plan.encode) items.emplace_back(im, "");
+    const bool append = d.manifest_url == "local:" && d.manifest_loaded;
+    int reopen = -1;
+    for (const auto &it : items) {
+        const std::string url = "local:" + it.first;
+        for (size_t i = 0; append && i < d.data.images.size(); ++i)
+            if (d.data.images[i].file == url) {
+                if (!it.second.empty()) d.data.images[i].embedding = "local:" + it.second;
+                reopen = (int)i;
+            }
+        if (reopen >= 0 && d.data.images[(size_t)reopen].file == url) continue;
+        manifest_image e;
+        e.file = url;
+        e.embedding = it.second.empty() ? "" : "local:" + it.second;
+        status st = local_image_size(d.local_files[url], it.first, e.width, e.height);
+        if (!st) {
+            add_error(app.messages, st.message);
+            continue;
+        }
+        added.push_back(std::move(e));
+    }
+    if (added.empty()) {
+        if (reopen >= 0) annotator_open_image(app, reopen);
+        return;
+    }
+    if (append) {
+        int next_id = 1;
+        for (const manifest_image &im : d.data.images) next_id = std::max(next_id, im.id + 1);
+        const int first = (int)d.data.images.size();
+        for (manifest_image &e : added) {
+            e.id = next_id++;
+            if (e.embedding.empty()) app.encoding.total++;
+            d.data.images.push_back(e);
+            document_ensure_image(app.doc, doc_image{e.id, coco_file_name(e), e.width, e.height});
+        }
+        return annotator_open_image(app, first);
+    }
     app.messages.errors.clear();
-    d.data = manifest{};
-    d.data.version = 1;
-    d.data.model_id = "local files";
-    d.data.images.push_back(manifest_image{1, image_url, img.width, img.height, "", npy_url, ""});
+    manifest m = local_model(app);
+    for (size_t i = 0; i < added.size(); ++i) added[i].id = (int)i + 1;
+    m.images = std::move(added);
+    d.data = std::move(m);
     d.manifest_url = "local:";
     d.manifest_loaded = true;
     d.current = -1;
     document_reset(app.doc, manifest_doc_images(d.data));
-    // the same picture opened again finds its autosave
-    app.save.key = "local:" + d.local_image + ":" + std::to_string(bytes.size());
+    // the same pictures opened again find their autosave
+    const std::string first = d.data.images[0].file.substr(6);
+    app.save.key = "local:" + first + ":" + std::to_string(d.local_files[d.data.images[0].file].size());
     app.save.server = server_sync_state{};
     app.save.server.token.clear();
     start_restore(app);
     decoder_choose(app.choice, app.decoder, d.manifest_url, d.data, d.decoder_url);
+    browser_encoding_start(app.encoding, d.manifest_url, d.data);
     annotator_open_image(app, 0);
 }
 
@@ -170,7 +243,131 @@ void drop_prompt(annotator &app) {
     prompt_clear_result(app.prompt);
 }
 
+// This batch's YOLO label files: segmentation labels become annotations of every image
+// they match (one undo step); detector boxes run on the shown image (the file of its
+// stem, or the only file).
+void import_label_files(annotator &app) {
+    local_files_state &l = app.local;
+    std::vector<yolo_label_file> seg = std::move(l.segmentation);
+    std::vector<std::pair<std::string, std::string>> boxes = std::move(l.boxes);
+    const std::string names_file = l.names_file;
+    std::vector<std::string> names = l.names;
+    l.segmentation.clear();
+    l.boxes.clear();
+    l.names_file.clear();
+    l.names.clear();
+    if (names_file.empty() && !app.detector.yolo_classes.empty()) names = app.detector.yolo_classes;
+    // A file without label lines (an image with no instances, as exports write them) goes
+    // with the segmentation labels when there are any, else it says nothing.
+    for (size_t i = boxes.size(); i-- > 0;)
+        if (!has_label_lines(boxes[i].second)) {
+            if (!seg.empty()) seg.push_back(yolo_label_file{label_path_in_folder(boxes[i].first), boxes[i].second});
+            boxes.erase(boxes.begin() + (std::ptrdiff_t)i);
+        }
+    if (!seg.empty()) {
+        if (!app.save.restore_done || !app.data.manifest_loaded) {
+            add_error(app.messages, seg[0].path + ": open a dataset or images before importing YOLO segmentation labels");
+        } else {
+            yolo_seg_import_report rep;
+            status st = document_import_yolo_seg(app.doc, seg, names, rep);
+            if (!st) add_error(app.messages, st.message);
+            const size_t shown = std::min<size_t>(rep.problems.size(), 20);
+            for (size_t i = 0; i < shown; ++i) add_error(app.messages, rep.problems[i]);
+            if (rep.problems.size() > shown)
+                add_error(app.messages, std::to_string(rep.problems.size() - shown) + " more label problems not listed");
+            document_ensure_category(app.doc);
+            std::string notice = "Imported " + std::to_string(rep.annotations_added) + " annotations from " +
+                                 std::to_string(rep.files_matched) + " YOLO segmentation label file(s)";
+            if (!names_file.empty()) notice += " (class names from " + names_file + ")";
+            if (!rep.unmatched.empty())
+                notice += "; " + std::to_string(rep.unmatched.size()) + " matched no image (" + rep.unmatched[0] +
+                          (rep.unmatched.size() > 1 ? ", ..." : "") + ")";
+            add_notice(app.messages, notice);
+        }
+    }
+    if (boxes.empty()) return;
+    const manifest_image *entry = detector_target(app, boxes[0].first);
+    if (!entry) return;
+    const auto *file = boxes.size() == 1 ? &boxes[0] : nullptr;
+    for (const auto &b : boxes)
+        if (file_stem(b.first) == file_stem(entry->file)) file = &b;
+    if (!file)
+        return add_error(app.messages, "none of the " + std::to_string(boxes.size()) + " detector label files dropped is " +
+                                           file_stem(entry->file) + ".txt, the shown image's");
+    drop_prompt(app);
+    detector_import_yolo(app.detector, file->first, file->second, *entry, app.messages);
+}
+
+void set_computed_embedding(annotator &app, const manifest_image &entry, const std::vector<float> &data) {
+    decoder_embedding e;
+    e.name = coco_file_name(entry) + " (encoded in the browser)";
+    e.data = data;  // the scheduler keeps one copy (for a backend change), the worker gets another
+    app.data.embedding_id = app.decoder.set_image(std::move(e));
+}
+
+void request_encoding(annotator &app, int index, const manifest_image &entry, const std::vector<uint8_t> &bytes) {
+    if (!browser_encoding_allowed(app.data.data, app.encoding.asked)) return;
+    browser_encoding_load(app.encoding, app.data.manifest_url, app.data.data);
+    browser_encoding_request(app.encoding, index, coco_file_name(entry), bytes);
+}
+
+// An embedding (or a refusal) from the encoder: kept, and given to the decoder when it is
+// the shown image's. Errors name the file; a cache that could not be written is said once.
+void take_encoded(annotator &app, encoded_image x) {
+    dataset_state &d = app.data;
+    if (x.index < 0 || x.index >= (int)d.data.images.size()) return;
+    const manifest_image &entry = d.data.images[(size_t)x.index];
+    const bool shown = x.index == d.current;
+    encoder_result &r = x.r;
+    if (r.ok && (r.width != entry.width || r.height != entry.height)) {
+        r.ok = false;
+        r.error = coco_file_name(entry) + ": image is " + std::to_string(r.width) + "x" + std::to_string(r.height) +
+                  " but the manifest says " + std::to_string(entry.width) + "x" + std::to_string(entry.height);
+        app.encoding.failed.insert(x.index);
+    }
+    if (!r.ok) return shown ? add_image_error(app.messages, r.error) : add_error(app.messages, r.error);
+    if (!r.cache_error.empty()) {
+        app.encoding.cache_error = coco_file_name(entry) + ": " + r.cache_error;
+        if (!app.encoding.cache_error_reported) {
+            app.encoding.cache_error_reported = true;
+            add_error(app.messages, app.encoding.cache_error +
+                                        "; annotation goes on, but embeddings are not kept in this browser and will be "
+                                        "computed again next time (free some storage to keep them)");
+        }
+    }
+    browser_encoding_keep(app.encoding, x.index, std::move(r.embedding));
+    if (!shown || app.data.embedding_ready) return;
+    browser_encoding_state::shown_info &info = app.encoding.shown;
+    info.index = x.index;
+    info.cached = r.cached;
+    info.prep_ms = r.prep_ms;
+    info.encode_ms = r.encode_ms;
+    info.round_trip_ms = x.round_trip_ms;
+    set_computed_embedding(app, entry, *browser_encoding_embedding(app.encoding, x.index));
+}
+
+// Encoder results, the next encoder job, and the encoder of a model that declares one
+// loaded ahead, at a quiet moment, for the photos a person may drop next.
+void update_encoding(annotator &app, double now_ms) {
+    browser_encoding_state &e = app.encoding;
+    dataset_state &d = app.data;
+    if (e.status == encoder_status::failed && !e.error_reported) {
+        e.error_reported = true;
+        add_error(app.messages, "in-browser encoder: " + e.error);
+    }
+    encoded_image x;
+    while (browser_encoding_poll(e, x)) take_encoded(app, std::move(x));
+    browser_encoding_preload(e, d, now_ms, !app.decoder.busy());
+    browser_encoding_tick(e, d, now_ms, !app.decoder.busy());
+}
+
 }  // namespace
+
+const std::vector<float> *annotator_shown_embedding(const annotator &app) {
+    const manifest_image *entry = shown_entry(app.data);
+    if (!entry || !entry->embedding.empty()) return nullptr;
+    return browser_encoding_embedding(app.encoding, app.data.current);
+}
 
 annotator &annotator_instance() {
     static annotator app;
@@ -211,6 +408,7 @@ void annotator_open_image(annotator &app, int index) {
     d.current = index;
     const int generation = ++d.load_generation;
     d.image_ready = d.embedding_ready = false;
+    d.embedding_id = 0;  // until this image's embedding reaches the decoder (no stale "ready")
     d.embedding_failed = false;
     app.messages.image_errors.clear();
     prompt_reset(app.prompt);
@@ -221,9 +419,16 @@ void annotator_open_image(annotator &app, int index) {
         dataset_state &d = app.data;
         if (generation != d.load_generation) return;
         if (!st) return add_image_error(app.messages, st.message);
+        const int index = d.current;
+        // No embedding file: the encoder starts on the bytes while the app decodes them too.
+        if (entry.embedding.empty() && !browser_encoding_embedding(app.encoding, index))
+            request_encoding(app, index, entry, bytes);
         image_u8 img;
         status ds = decode_image(bytes.data(), bytes.size(), entry.file, img);
-        if (!ds) return add_image_error(app.messages, ds.message);
+        if (!ds) {
+            browser_encoding_forget(app.encoding, index);  // its own error would say the same again
+            return add_image_error(app.messages, ds.message);
+        }
         if (img.width != entry.width || img.height != entry.height)
             return add_image_error(app.messages, entry.file + ": image is " + std::to_string(img.width) + "x" +
                                                      std::to_string(img.height) + " but the manifest says " +
@@ -236,7 +441,19 @@ void annotator_open_image(annotator &app, int index) {
         app.canvas.fit_pending = app.canvas.area.w <= 1;  // no frame laid out yet
     });
     // The embedding goes to the decoder: by URL (the worker fetches and parses it), or,
-    // for a dropped .npy, parsed here and sent as data.
+    // for a dropped .npy or one computed in the browser, as data.
+    app.encoding.shown = browser_encoding_state::shown_info{};
+    if (entry.embedding.empty()) {
+        if (const std::vector<float> *kept = browser_encoding_embedding(app.encoding, index)) {
+            app.encoding.shown.index = index;
+            app.encoding.shown.from_memory = true;
+            set_computed_embedding(app, entry, *kept);
+        } else if (!browser_encoding_allowed(d.data, app.encoding.asked)) {
+            add_image_error(app.messages, coco_file_name(entry) + ": no embedding, and the model names no encoder that runs "
+                                                                  "in the browser (compute it with scripts/embed)");
+        }
+        return;
+    }
     const std::string url = resource_url(d, entry.embedding);
     if (!is_local_url(url)) {
         decoder_embedding e;
@@ -258,41 +475,96 @@ void annotator_open_image(annotator &app, int index) {
 }
 
 void annotator_add_local_file(annotator &app, const std::string &name, std::vector<uint8_t> bytes) {
-    const std::string text(bytes.begin(), bytes.end());
-    if (ends_with(name, "classes.txt") || ends_with(name, ".names"))
-        return detector_set_classes(app.detector, name, text, app.messages);
-    if (ends_with(name, ".txt")) {
-        if (const manifest_image *entry = detector_target(app, name)) {
-            drop_prompt(app);
-            detector_import_yolo(app.detector, name, text, *entry, app.messages);
+    local_files_state &l = app.local;
+    switch (local_file_kind(name, bytes)) {
+        case local_kind::zip: {
+            std::vector<zip_entry> entries;
+            std::vector<std::string> notes;
+            status st = zip_read(bytes.data(), bytes.size(), name, entries, notes);
+            for (const std::string &n : notes) add_notice(app.messages, n);
+            if (!st) return add_error(app.messages, st.message);
+            for (zip_entry &e : entries)
+                if (local_file_kind(e.name, e.data) != local_kind::zip)  // one level of archives
+                    annotator_add_local_file(app, name + "/" + e.name, std::move(e.data));
+            return;
         }
-        return;
-    }
-    if (ends_with(name, ".json") && is_detector_json(text)) {
-        if (const manifest_image *entry = detector_target(app, name)) {
-            drop_prompt(app);
-            detector_import_coco(app.detector, name, text, *entry, app.messages);
+        case local_kind::class_names: {
+            const std::string text(bytes.begin(), bytes.end());
+            detector_set_classes(app.detector, name, text, app.messages);
+            if (l.names_file.empty() || !ends_with(l.names_file, ".yaml")) {
+                l.names_file = name;
+                l.names = parse_yolo_classes(text);
+            }
+            return;
         }
-        return;
+        case local_kind::data_yaml: {
+            std::vector<std::string> names, problems;
+            status st = parse_yolo_data_yaml(std::string(bytes.begin(), bytes.end()), name, names, problems);
+            for (const std::string &p : problems) add_notice(app.messages, p);
+            if (!st) return add_error(app.messages, st.message);
+            l.names_file = name;
+            l.names = std::move(names);
+            return;
+        }
+        case local_kind::labels_txt: {
+            std::string text(bytes.begin(), bytes.end());
+            if (is_yolo_segmentation_text(text)) l.segmentation.push_back(yolo_label_file{label_path_in_folder(name), std::move(text)});
+            else l.boxes.emplace_back(name, std::move(text));
+            return;
+        }
+        case local_kind::coco_json: {
+            const std::string text(bytes.begin(), bytes.end());
+            if (!is_detector_json(text)) return import_coco_file(app, name, text);
+            if (const manifest_image *entry = detector_target(app, name)) {
+                drop_prompt(app);
+                detector_import_coco(app.detector, name, text, *entry, app.messages);
+            }
+            return;
+        }
+        case local_kind::other: return add_notice(app.messages, name + ": not an image, embedding or label file; skipped");
+        case local_kind::embedding:
+        case local_kind::image: break;
     }
-    if (ends_with(name, ".json")) return import_coco_file(app, name, text);
     dataset_state &d = app.data;
     const bool npy = ends_with(name, ".npy");
     if (!npy && d.server_embed && !app.save.server.dataset.empty() && app.save.restore_done)
         return upload_for_embedding(app, name, std::move(bytes));
     d.local_files["local:" + name] = std::move(bytes);
-    (npy ? d.local_embedding : d.local_image) = name;
-    if (!d.local_image.empty() && !d.local_embedding.empty() && d.local_files.count("local:" + d.local_image) &&
-        d.local_files.count("local:" + d.local_embedding))
-        open_local_pair(app);
-    else
-        add_notice(app.messages, npy ? "Now open or drop the image of " + name
-                                     : "Now open or drop the .npy embedding of " + name);
+    (npy ? l.embeddings : l.images).push_back(name);
+}
+
+void annotator_local_files_done(annotator &app) {
+    local_files_state &l = app.local;
+    import_label_files(app);
+    if (l.images.empty() && l.embeddings.empty()) return;
+    const manifest model = local_model(app);
+    const bool known = app.data.manifest_loaded || l.page_model == local_files_state::page_model_status::loaded ||
+                       l.page_model == local_files_state::page_model_status::none;
+    if (!known && !browser_encoding_allowed(model, app.encoding.asked) && !l.images.empty()) {
+        // No dataset gave a model: model.json beside the page may (then this runs again).
+        if (l.page_model == local_files_state::page_model_status::loading) return;
+        l.page_model = local_files_state::page_model_status::loading;
+        return platform_fetch("model.json", [&app](const status &st, std::vector<uint8_t> &&bytes) {
+            local_files_state &l = app.local;
+            l.page_model = local_files_state::page_model_status::none;
+            if (st) {
+                status ps = model_json_parse(std::string(bytes.begin(), bytes.end()), "model.json", l.page_model_spec);
+                if (ps) l.page_model = local_files_state::page_model_status::loaded;
+                else add_error(app.messages, ps.message);
+            }
+            annotator_local_files_done(app);
+        });
+    }
+    const local_plan plan = local_files_plan(l, browser_encoding_allowed(model, app.encoding.asked));
+    for (const std::string &im : l.images) add_notice(app.messages, "Now open or drop the .npy embedding of " + im);
+    for (const std::string &e : l.embeddings) add_notice(app.messages, "Now open or drop the image of " + e);
+    if (!plan.pairs.empty() || !plan.encode.empty()) open_local_images(app, plan);
 }
 
 void annotator_update(annotator &app, double now_ms, bool save) {
     dataset_state &d = app.data;
     decoder_check_fallback(app.choice, app.decoder, app.messages);
+    update_encoding(app, now_ms);
     if (d.embedding_id && app.decoder.embedding_id() == d.embedding_id) {
         if (app.decoder.embedding() == embedding_status::ready) d.embedding_ready = true;
         if (app.decoder.embedding() == embedding_status::failed && !d.embedding_failed) {
@@ -419,6 +691,15 @@ void annotator_finish_detector(annotator &app) { detector_finish(app.detector, a
 
 void annotator_resolve_conflict(annotator &app, bool take_theirs) {
     server_resolve(app.save.server, app.doc, take_theirs, app.messages);
+}
+
+status annotator_export_zip(const annotator &app, export_format format, bool all_images, std::vector<uint8_t> &zip,
+                            std::string &file_name, export_report &report) {
+    export_options opt;
+    const manifest_image *entry = shown_entry(app.data);
+    if (!all_images && entry) opt.coco.image_id = entry->id;
+    file_name = std::string(export_format_name(format)) + (all_images || !entry ? "" : "_" + file_stem(entry->file)) + ".zip";
+    return export_zip(app.doc.doc, format, opt, zip, report);
 }
 
 std::string annotator_export_coco(const annotator &app, bool rle, bool all_images) {

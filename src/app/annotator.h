@@ -21,6 +21,7 @@
 
 #include "app/accept.h"
 #include "app/annotation_overlay.h"
+#include "app/browser_encoding.h"
 #include "app/canvas_input.h"
 #include "app/dataset.h"
 #include "app/decoder_choice.h"
@@ -28,12 +29,14 @@
 #include "app/detector_import.h"
 #include "app/document.h"
 #include "app/everything.h"
+#include "app/local_files.h"
 #include "app/messages.h"
 #include "app/panels.h"
 #include "app/persistence.h"
 #include "app/prompt.h"
 #include "app/proposals.h"
 #include "app/view_transform.h"
+#include "core/dataset_export.h"
 
 namespace sam {
 
@@ -52,6 +55,8 @@ struct annotator {
     annotation_overlay overlay;
     ui_state ui;
     canvas_input_state input;
+    browser_encoding_state encoding;  // embeddings computed in the browser (browser_encoding.h)
+    local_files_state local;          // opened or dropped files, by batch (local_files.h)
     // Main-thread ms of the latest accept (logits -> RLE -> document), overlay repaint and
     // save (unit texts + browser store + server request): state().timings.
     struct timings {
@@ -89,10 +94,16 @@ struct frame_counters {
 };
 std::string annotator_state_json(const annotator &app, const frame_counters &f = {});
 
-// A file the user opened or dropped: an image and a .npy embedding (in any order) open
-// as a one-image session; a .json is imported as COCO (images matched by file name), or
-// run as detector boxes; a .txt is YOLO labels, classes.txt / *.names their class list.
+// A file the user opened or dropped (`name` may carry its folder: "labels/cat.txt"); the
+// batch it came in ends with annotator_local_files_done (local_files.h says what a batch
+// makes). A .json is imported as COCO at once (images matched by file name), or run as
+// detector boxes; a .zip's entries join the batch.
 void annotator_add_local_file(annotator &app, const std::string &name, std::vector<uint8_t> bytes);
+// The batch is complete: images open (with their .npy, or encoded in the browser when the
+// model allows it; several make a local session of several images), YOLO label files are
+// imported (segmentation labels as annotations of the images they match, detector boxes
+// on the shown image).
+void annotator_local_files_done(annotator &app);
 
 // Tool actions, also reachable from keyboard shortcuts.
 void annotator_open_image(annotator &app, int index);
@@ -116,6 +127,13 @@ void annotator_resolve_conflict(annotator &app, bool take_theirs);
 
 // COCO JSON of the document: polygons (or RLE), all images or the current one.
 std::string annotator_export_coco(const annotator &app, bool rle, bool all_images);
+// One export format as a store-only ZIP (core/dataset_export.h: "yolo_seg/data.yaml",
+// "yolo_seg/labels/<stem>.txt", or "png_masks/legend.json", ...), all images or the current one;
+// `file_name` is what the download is called ("yolo_seg.zip").
+status annotator_export_zip(const annotator &app, export_format format, bool all_images, std::vector<uint8_t> &zip,
+                            std::string &file_name, export_report &report);
+// The shown image's embedding when the browser computed it ([1,256,64,64] f32), else null.
+const std::vector<float> *annotator_shown_embedding(const annotator &app);
 
 // window.samAnnotator.prompt / accept. prompt: JSON {points: [[x, y, label], ...],
 // box: [x0, y0, x1, y1]} in image pixels; returns the request id (> 0), or 0 with

@@ -33,6 +33,45 @@ const char *server_mode_name(server_mode m) {
     return "?";
 }
 
+const char *encoder_status_name(encoder_status s) {
+    switch (s) {
+        case encoder_status::off: return "off";
+        case encoder_status::loading: return "loading";
+        case encoder_status::ready: return "ready";
+        case encoder_status::failed: return "failed";
+    }
+    return "?";
+}
+
+// In-browser encoding: the encoder, the queue, and where the shown image's embedding came
+// from ("file": an .npy; "encoder": computed here, from memory, IndexedDB or the encoder).
+json encoding_state_json(const annotator &app) {
+    const browser_encoding_state &e = app.encoding;
+    const manifest_image *entry = shown_entry(app.data);
+    json shown = nullptr;
+    if (entry) {
+        const bool computed = entry->embedding.empty();
+        shown = {{"source", computed ? "encoder" : "file"}};
+        if (computed && e.shown.index == app.data.current) {
+            shown["from_memory"] = e.shown.from_memory;
+            shown["cached"] = e.shown.cached;
+            shown["prep_ms"] = e.shown.prep_ms;
+            shown["encode_ms"] = e.shown.encode_ms;
+            shown["round_trip_ms"] = e.shown.round_trip_ms;
+        }
+    }
+    json kept = json::array();
+    for (int i : e.kept_order) kept.push_back(i);
+    return {{"status", encoder_status_name(e.status)}, {"url", e.url}, {"model_key", e.model_key},
+            {"description", e.description}, {"threads", e.threads}, {"error", e.error},
+            {"declared", e.declared}, {"asked", e.asked},
+            {"allowed", browser_encoding_allowed(app.data.data, e.asked)}, {"busy", e.busy},
+            {"job_index", e.busy ? e.job_index : -1}, {"job_background", e.busy && e.job_background},
+            {"total", e.total}, {"encoded", e.encoded.size()}, {"background_done", e.background_done},
+            {"cache_hits", e.cache_hits}, {"failed", e.failed.size()}, {"kept", kept},
+            {"cache_error", e.cache_error}, {"progress", browser_encoding_progress(e, app.data)}, {"shown", shown}};
+}
+
 }  // namespace
 
 uint64_t annotator_prompt_api(annotator &app, const std::string &text, std::string &error) {
@@ -249,6 +288,7 @@ std::string annotator_state_json(const annotator &app, const frame_counters &f) 
     s["overlay"] = {{"revision", app.overlay.revision}, {"pixels_painted", app.overlay.pixels_painted}};
     s["timings"] = {{"accept_ms", app.timings.accept_ms}, {"overlay_ms", app.timings.overlay_ms},
                     {"save_ms", app.timings.save_ms}};
+    s["encoding"] = encoding_state_json(app);
     json errors = app.messages.errors;
     for (const std::string &x : app.messages.image_errors) errors.push_back(x);
     s["errors"] = errors;

@@ -32,7 +32,6 @@ struct dataset_state {
     bool server_embed = false;    // scripts/serve --encoder: POST /api/embed embeds dropped images
 
     std::map<std::string, std::vector<uint8_t>> local_files;  // "local:<name>" -> bytes
-    std::string local_image, local_embedding;                 // names of the newest pair
 };
 
 const manifest_image *shown_entry(const dataset_state &d);

@@ -34,6 +34,21 @@ void record_step(document_state &d, const unit_changes &u) {
     while (d.undo_units.size() > d.doc.undo_depth()) d.undo_units.erase(d.undo_units.begin());
 }
 
+std::unordered_set<int64_t> annotation_ids(const document_state &d) {
+    std::unordered_set<int64_t> ids;
+    ids.reserve(d.doc.annotations().size());
+    for (const annotation &a : d.doc.annotations()) ids.insert(a.id);
+    return ids;
+}
+
+// The image units of the annotations an import added (those not in `before`).
+unit_changes units_of_new_annotations(const document_state &d, const std::unordered_set<int64_t> &before) {
+    unit_changes u;
+    for (const annotation &a : d.doc.annotations())
+        if (!before.count(a.id)) u.images.insert(a.image_id);
+    return u;
+}
+
 status touched(document_state &d, uint64_t revision_before, status st, const unit_changes &u) {
     if (!st || d.doc.revision() == revision_before) return st;
     d.changed.merge(u);
@@ -184,17 +199,24 @@ void document_clear_history(document_state &d) {
 
 status document_import(document_state &d, const std::string &text, const std::string &name,
                        const coco_import_options &options, coco_import_report &report) {
-    std::unordered_set<int64_t> before;
-    before.reserve(d.doc.annotations().size());
-    for (const annotation &a : d.doc.annotations()) before.insert(a.id);
+    const std::unordered_set<int64_t> before = annotation_ids(d);
     const size_t categories_before = d.doc.categories().size();
     const uint64_t rev = d.doc.revision();
     status st = coco_import(text, name, d.doc, report, options);
     if (!st || d.doc.revision() == rev) return st;
-    unit_changes u;
-    for (const annotation &a : d.doc.annotations())
-        if (!before.count(a.id)) u.images.insert(a.image_id);
+    unit_changes u = units_of_new_annotations(d, before);
     u.categories = d.doc.categories().size() != categories_before || report.categories_added > 0;
+    return touched(d, rev, st, u);
+}
+
+status document_import_yolo_seg(document_state &d, const std::vector<yolo_label_file> &files,
+                                const std::vector<std::string> &class_names, yolo_seg_import_report &report) {
+    const std::unordered_set<int64_t> before = annotation_ids(d);
+    const uint64_t rev = d.doc.revision();
+    status st = yolo_seg_import(d.doc, files, class_names, report);
+    if (!st || d.doc.revision() == rev) return st;
+    unit_changes u = units_of_new_annotations(d, before);
+    u.categories = report.categories_added > 0;
     return touched(d, rev, st, u);
 }
 

@@ -17,6 +17,7 @@
 #include "core/annotation_document.h"
 #include "core/coco_json.h"
 #include "core/status.h"
+#include "core/yolo_seg.h"
 
 namespace sam {
 
@@ -83,6 +84,12 @@ void document_clear_history(document_state &d);
 // annotations are marked. (A restore clears the history afterwards.)
 status document_import(document_state &d, const std::string &text, const std::string &name,
                        const coco_import_options &options, coco_import_report &report);
+
+// YOLO segmentation label files added as ONE undo step (yolo_seg_import: files matched to
+// images by path or file stem, classes named by `class_names`); the units of the images
+// that got annotations are marked.
+status document_import_yolo_seg(document_state &d, const std::vector<yolo_label_file> &files,
+                                const std::vector<std::string> &class_names, yolo_seg_import_report &report);
 
 // A distinct colour for the n-th category (golden-angle hues, saturation 0.75, value 0.95).
 rgb8 category_palette_colour(size_t n);

@@ -24,7 +24,38 @@ bool get_int(const json &o, const char *key, int &out) {
     return true;
 }
 
+bool get_bool(const json &o, const char *key, bool &out) {
+    auto it = o.find(key);
+    if (it == o.end() || !it->is_boolean()) return false;
+    out = it->get<bool>();
+    return true;
+}
+
+// "encoder" and "browser_encoder" of a model object (manifest.json's "model" or model.json).
+status parse_browser_encoder(const json &model, const std::string &where, manifest &out) {
+    auto enc = model.find("encoder");
+    if (enc != model.end() && (!enc->is_string() || enc->get<std::string>().empty()))
+        return status::failure(where + ".encoder must be a file name");
+    if (enc != model.end()) out.encoder = enc->get<std::string>();
+    auto browser = model.find("browser_encoder");
+    if (browser != model.end() && !get_bool(model, "browser_encoder", out.browser_encoder))
+        return status::failure(where + ".browser_encoder must be true or false");
+    return status::success();
+}
+
 }  // namespace
+
+status model_json_parse(const std::string &text, const std::string &name, manifest &out) {
+    out = manifest{};
+    out.version = 1;
+    json j = json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return status::failure(name + ": not a JSON object");
+    get_string(j, "id", out.model_id);
+    get_string(j, "encoder_sha256", out.encoder_sha256);
+    get_string(j, "decoder", out.decoder);
+    get_string(j, "decoder_weights", out.decoder_weights);
+    return parse_browser_encoder(j, name, out);
+}
 
 status manifest_parse(const std::string &text, const std::string &name, manifest &out) {
     out = manifest{};
@@ -41,6 +72,8 @@ status manifest_parse(const std::string &text, const std::string &name, manifest
         return status::failure(name + ": missing string \"model.decoder\"");
     // optional; written beside the ONNX files (top level or in "model")
     if (!get_string(*model, "decoder_weights", out.decoder_weights)) get_string(j, "decoder_weights", out.decoder_weights);
+    status es = parse_browser_encoder(*model, name + ": model", out);
+    if (!es) return es;
     auto images = j.find("images");
     if (images == j.end() || !images->is_array()) return status::failure(name + ": missing array \"images\"");
     for (size_t i = 0; i < images->size(); ++i) {
@@ -53,8 +86,9 @@ status manifest_parse(const std::string &text, const std::string &name, manifest
         if (!get_int(e, "width", im.width) || im.width <= 0) return status::failure(where + ".width must be > 0");
         if (!get_int(e, "height", im.height) || im.height <= 0)
             return status::failure(where + ".height must be > 0");
-        if (!get_string(e, "embedding", im.embedding) || im.embedding.empty())
-            return status::failure(where + ".embedding missing");
+        if (!get_string(e, "embedding", im.embedding) && out.encoder.empty())
+            return status::failure(where + ".embedding missing (and model.encoder names no encoder to compute it in the browser)");
+        if (e.contains("embedding") && im.embedding.empty()) return status::failure(where + ".embedding must be a file name");
         get_string(e, "sha256", im.sha256);
         if (!get_string(e, "embedding_dtype", im.embedding_dtype)) im.embedding_dtype = "float32";
         if (im.embedding_dtype != "float32" && im.embedding_dtype != "float16")

@@ -15,7 +15,8 @@ struct manifest_image {
     std::string file;             // e.g. "images/cat.jpg"
     int width = 0, height = 0;    // of the EXIF-oriented image
     std::string sha256;           // of the image file bytes
-    std::string embedding;        // e.g. "embeddings/cat.npy", [1,256,64,64] f32 or f16
+    std::string embedding;        // e.g. "embeddings/cat.npy", [1,256,64,64] f32 or f16; "" = none
+                                  // (computed in the browser: the model names an encoder)
     std::string embedding_dtype;  // "float32" or "float16"
 };
 
@@ -26,11 +27,22 @@ struct manifest {
     // The C++ decoder's weights file (scripts/model/export), relative to the manifest; ""
     // = none: the app then runs `decoder` in ONNX Runtime Web.
     std::string decoder_weights;
+    // In-browser encoding (browser_encoding.h): the image encoder ONNX ("model.encoder",
+    // relative to the manifest; "" = none) and whether it is small enough to run in the
+    // browser without being asked ("model.browser_encoder"; scripts/embed decides by size).
+    std::string encoder;
+    bool browser_encoder = false;
     std::vector<manifest_image> images;
 };
 
-// Refuses anything but version 1 and names the first bad field ("images[2].width").
+// Refuses anything but version 1 and names the first bad field ("images[2].width"). An
+// image may leave out "embedding" only when the model names an encoder.
 status manifest_parse(const std::string &text, const std::string &name, manifest &out);
+
+// model.json beside the page (the model of images opened as local files, when no dataset
+// names one): {"id", "decoder"?, "decoder_weights"?, "encoder"?, "browser_encoder"?}, paths
+// relative to the file. Fills those fields of `out` (version 1, no images).
+status model_json_parse(const std::string &text, const std::string &name, manifest &out);
 
 // Resolves `relative` against the folder of `base_url` ("a/b/manifest.json" + "images/x.jpg" ->
 // "a/b/images/x.jpg"). Absolute URLs ("http://...", "/x") are returned unchanged.

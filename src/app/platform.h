@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "app/decoder_backend.h"
+#include "app/encoder_backend.h"
 #include "core/status.h"
 
 namespace sam {
@@ -38,6 +39,8 @@ void platform_open_files();
 
 // Offers `text` as a file download named `file_name`.
 void platform_download(const std::string &file_name, const std::string &text, const std::string &mime);
+// The same for binary content (a ZIP of label files or PNG masks).
+void platform_download_bytes(const std::string &file_name, const std::vector<uint8_t> &bytes, const std::string &mime);
 
 // The browser's persistent store (IndexedDB). Units: key -> (text, number, flags);
 // list() returns every unit whose key starts with `prefix`; write() stores the given
@@ -68,5 +71,8 @@ void platform_wake_after(double ms);
 // started from `worker_script` (relative to the page, e.g. "decoder_worker.js").
 std::unique_ptr<decoder_backend> platform_make_worker_backend(const std::string &worker_script,
                                                               decoder_events &events);
+
+// The in-browser image encoder: web/encoder_worker.js (its messages are in that file).
+std::unique_ptr<encoder_backend> platform_make_encoder_backend(encoder_events &events);
 
 }  // namespace sam

@@ -1,5 +1,6 @@
 // png.mjs - decodes the 8-bit RGB/RGBA non-interlaced PNGs that Chromium
-// screenshots are, so tests can look at pixels without extra packages.
+// screenshots are (and 8-bit grey ones, as the PNG masks export writes), so tests can
+// look at pixels without extra packages.
 //   const img = decodePng(buffer);  img.width, img.height, img.pixel(x, y) -> [r, g, b, a]
 import zlib from 'node:zlib';
 
@@ -18,10 +19,10 @@ export function decodePng(buf) {
     else if (type === 'IEND') break;
     off += 12 + len;
   }
-  if (bitDepth !== 8 || (colorType !== 2 && colorType !== 6) || interlace) {
+  if (bitDepth !== 8 || (colorType !== 0 && colorType !== 2 && colorType !== 6) || interlace) {
     throw new Error(`unsupported PNG: depth ${bitDepth} colour type ${colorType} interlace ${interlace}`);
   }
-  const bpp = colorType === 6 ? 4 : 3;
+  const bpp = colorType === 6 ? 4 : colorType === 2 ? 3 : 1;
   const raw = zlib.inflateSync(Buffer.concat(idat));
   const stride = width * bpp;
   const out = Buffer.alloc(width * height * 4);
@@ -43,8 +44,8 @@ export function decodePng(buf) {
     }
     for (let x = 0; x < width; x++) {
       out[(y * width + x) * 4] = line[x * bpp];
-      out[(y * width + x) * 4 + 1] = line[x * bpp + 1];
-      out[(y * width + x) * 4 + 2] = line[x * bpp + 2];
+      out[(y * width + x) * 4 + 1] = line[x * bpp + (bpp > 1 ? 1 : 0)];
+      out[(y * width + x) * 4 + 2] = line[x * bpp + (bpp > 1 ? 2 : 0)];
       out[(y * width + x) * 4 + 3] = bpp === 4 ? line[x * bpp + 3] : 255;
     }
     prev = line;

@@ -79,6 +79,9 @@ test('bundle of the sample pictures is self-contained and served by scripts/serv
     assert.deepEqual(fs.readFileSync(path.join(out, m.model.decoder)), fs.readFileSync(path.join(TINY, 'decoder.onnx')));
     assert.equal(m.model.decoder_weights, 'decoder.samw');
     assert.deepEqual(fs.readFileSync(path.join(out, m.model.decoder_weights)), fs.readFileSync(path.join(TINY, 'decoder.samw')));
+    // the tiny encoder is small: the demo encodes dropped photos in the browser with it
+    assert.equal(m.model.browser_encoder, true);
+    assert.deepEqual(fs.readFileSync(path.join(out, m.model.encoder)), fs.readFileSync(path.join(TINY, 'encoder.onnx')));
     for (const e of m.images) assert.deepEqual(fs.readFileSync(path.join(out, e.file)), fs.readFileSync(path.join(repo, 'assets/samples', path.basename(e.file))));
 
     const srv = await spawn_server(['--static', out, '--app', path.join(tmp, 'no-app')]);

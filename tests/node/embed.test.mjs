@@ -293,3 +293,37 @@ test('decoder weights: a damaged file is refused by name; a new decoder without 
     assert.equal(read_json(path.join(ds, 'manifest.json')).model.decoder_weights, undefined);
     assert.ok(!fs.existsSync(path.join(ds, 'decoder.samw')));
 });
+
+test('--browser-encoder: a small SAM 1 encoder is copied in and declared; ask / no; the size rule', async () => {
+    const imgs = path.join(tmp, 'browser-src');
+    make_images(imgs, 1);
+    const runs = { auto: [], ask: ['--browser-encoder', 'ask'], no: ['--browser-encoder', 'no'] };
+    for (const [mode, extra] of Object.entries(runs)) {
+        const ds = path.join(tmp, `browser-${mode}`);
+        const r = await run_embed(['--encoder', ENCODER, '--decoder', DECODER, '--images', imgs, '--out', ds, ...extra]);
+        assert.equal(r.code, 0, r.stderr);
+        const m = read_json(path.join(ds, 'manifest.json'));
+        if (mode === 'no') {
+            assert.equal(m.model.encoder, undefined);
+            assert.equal(m.model.browser_encoder, undefined);
+            assert.ok(!fs.existsSync(path.join(ds, 'encoder.onnx')));
+            continue;
+        }
+        assert.equal(m.model.encoder, 'encoder.onnx');
+        assert.equal(m.model.browser_encoder, mode === 'auto');
+        assert.deepEqual(fs.readFileSync(path.join(ds, 'encoder.onnx')), fs.readFileSync(ENCODER));
+    }
+    const bad = await run_embed(['--encoder', ENCODER, '--images', imgs, '--out', path.join(tmp, 'browser-bad'), '--browser-encoder', 'maybe']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--browser-encoder needs one of auto, yes, ask, no/);
+    // The size rule on a sparse 49 MiB file (a ViT-B encoder is ~360 MB): auto leaves it out, yes takes it.
+    const { browser_encoder_plan, BROWSER_ENCODER_MAX_BYTES } = await import('../../scripts/embedder/dataset.mjs');
+    const { SAM1_SPEC, SAM2_1_SPEC } = await import('../../scripts/lib/model_spec.mjs');
+    const big = path.join(tmp, 'big.onnx');
+    fs.writeFileSync(big, '');
+    fs.truncateSync(big, BROWSER_ENCODER_MAX_BYTES + 2 ** 20);
+    assert.deepEqual(browser_encoder_plan(big, SAM1_SPEC, 'auto'), { copy: false, declare: false });
+    assert.deepEqual(browser_encoder_plan(big, SAM1_SPEC, 'yes'), { copy: true, declare: true });
+    assert.deepEqual(browser_encoder_plan(ENCODER, SAM2_1_SPEC, 'auto'), { copy: false, declare: false });
+    assert.throws(() => browser_encoder_plan(ENCODER, SAM2_1_SPEC, 'yes'), /sam2\.1 encoder cannot run in the browser yet/);
+});

@@ -122,6 +122,57 @@ void annotation_row(annotator &app, const annotation &a, int64_t &remove) {
     ImGui::PopID();
 }
 
+// Training data: YOLO segmentation labels and PNG masks as one ZIP each (core/dataset_export.h).
+void panel_training_exports(annotator &app) {
+    static const struct {
+        export_format format;
+        const char *label, *rect;
+    } formats[] = {{export_format::yolo_seg, "Export YOLO segmentation (zip)", "export_yolo_seg"},
+                   {export_format::png_masks, "Export PNG masks (zip)", "export_png_masks"}};
+    for (const auto &f : formats) {
+        const bool clicked = ImGui::Button(f.label);
+        note_rect(app.ui, f.rect);
+        if (!clicked) continue;
+        std::vector<uint8_t> zip;
+        std::string name;
+        export_report rep;
+        status st = annotator_export_zip(app, f.format, app.ui.export_all_images, zip, name, rep);
+        if (!st) {
+            add_error(app.messages, "export: " + st.message);
+            continue;
+        }
+        for (const std::string &w : rep.warnings) add_notice(app.messages, w);
+        platform_download_bytes(name, zip, "application/zip");
+        add_notice(app.messages, "Exported " + std::to_string(rep.instances) + " instances of " +
+                                     std::to_string(rep.images) + " images as " + name);
+    }
+}
+
+// The in-browser encoder: its state, and the person's say for an encoder the model does not
+// declare browser-capable (a ViT-B encoder takes minutes per image here).
+void panel_encoder(annotator &app) {
+    browser_encoding_state &e = app.encoding;
+    const manifest &m = app.data.data;
+    if (m.encoder.empty()) return;
+    if (!m.browser_encoder) {
+        bool asked = e.asked;
+        if (ImGui::Checkbox("encode in the browser (slow)", &asked)) {
+            e.asked = asked;
+            if (asked) browser_encoding_load(e, app.data.manifest_url, m);
+            if (asked && app.data.current >= 0) annotator_open_image(app, app.data.current);
+        }
+        note_rect(app.ui, "encode_in_browser");
+    }
+    if (e.status == encoder_status::off) return;
+    const char *what = e.status == encoder_status::ready     ? e.description.c_str()
+                       : e.status == encoder_status::loading ? "loading..."
+                                                             : "failed";
+    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+    if (e.total > 0) ImGui::TextWrapped("encoder: %s; %d of %d images encoded here", what, (int)e.encoded.size(), e.total);
+    else ImGui::TextWrapped("encoder: %s (drop photos to encode them here)", what);
+    ImGui::PopStyleColor();
+}
+
 void panel_annotations(annotator &app) {
     document_state &d = app.doc;
     const manifest_image *entry = shown_entry(app.data);
@@ -133,7 +184,7 @@ void panel_annotations(annotator &app) {
         if (all[i].image_id == image_id) rows.push_back(i);
     ImGui::Text("Annotations on this image: %d", (int)rows.size());
     if (ImGui::BeginTable("annotations", 4, ImGuiTableFlags_ScrollY | ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH,
-                          ImVec2(0, std::max(80.0f, ImGui::GetContentRegionAvail().y - 150)))) {
+                          ImVec2(0, std::max(80.0f, ImGui::GetContentRegionAvail().y - 200)))) {
         ImGui::TableSetupColumn("id", ImGuiTableColumnFlags_WidthFixed, 34);
         ImGui::TableSetupColumn("category", ImGuiTableColumnFlags_WidthStretch);
         ImGui::TableSetupColumn("hide", ImGuiTableColumnFlags_WidthFixed, 18);
@@ -184,6 +235,7 @@ void panel_annotations(annotator &app) {
         platform_download(name, annotator_export_coco(app, app.ui.export_rle, app.ui.export_all_images),
                           "application/json");
     }
+    panel_training_exports(app);
 }
 
 }  // namespace
@@ -196,7 +248,8 @@ void panel_images(annotator &app, float x, float y, float w, float h) {
     note_rect(app.ui, "open_files");
     if (open) platform_open_files();
     if (ImGui::IsItemHovered())
-        ImGui::SetTooltip("an image + its .npy embedding, or a COCO .json to import (or drop them on the page)");
+        ImGui::SetTooltip("images (+ their .npy embeddings, or encoded here when the model allows), a COCO .json, "
+                          "YOLO labels (.txt + data.yaml / classes.txt, a folder or a .zip); or drop them on the page");
     const dataset_state &d = app.data;
     if (d.manifest_url.empty()) {
         ImGui::TextWrapped("No dataset. Open index.html?manifest=<url of manifest.json>, or open (or drop) an "
@@ -205,6 +258,7 @@ void panel_images(annotator &app, float x, float y, float w, float h) {
         ImGui::TextUnformatted("Loading manifest...");
     } else {
         ImGui::TextDisabled("%s", d.data.model_id.c_str());
+        panel_encoder(app);
         const int n = (int)d.data.images.size();
         // a long image list scrolls in a child window of its own, drawing only the visible rows
         if (n > 8) ImGui::BeginChild("image list", ImVec2(0, 8 * ImGui::GetTextLineHeightWithSpacing()));
@@ -291,10 +345,13 @@ void status_bar(annotator &app, float w, float h) {
             case decoder_status::failed: ds = "decoder failed"; break;
         }
         // the backend and its thread count: "C++ wasm SIMD, 2 threads" / "ORT 1.30.0 wasm, 1 thread"
+        // "encoding image 2 of 5 (cat.jpg)..." ahead of the newest notice while the encoder works
+        const std::string progress = browser_encoding_progress(app.encoding, app.data);
+        const std::string note = !progress.empty() ? progress : m.notices.empty() ? "" : m.notices.back();
         ImGui::Text("%s | %s | %s | decode %.0f ms (round trip %.0f ms), %d decodes | zoom %.0f%%%s%s", ds,
                     app.data.data.model_id.c_str(), app.decoder.description().c_str(), app.prompt.last_decode_ms,
                     app.prompt.last_round_trip_ms, app.prompt.decode_count, app.canvas.view.scale * 100,
-                    m.notices.empty() ? "" : " | ", m.notices.empty() ? "" : m.notices.back().c_str());
+                    note.empty() ? "" : " | ", note.c_str());
     }
     note_rect(app.ui, "status_bar");
     ImGui::End();
@@ -350,7 +407,8 @@ void open_files_screen(annotator &app) {
     ImGui::SetNextWindowPos(ImVec2(a.x + a.w * 0.5f, a.y + a.h * 0.45f), ImGuiCond_Always, ImVec2(0.5f, 0.5f));
     ImGui::SetNextWindowSize(ImVec2(std::min(460.0f, a.w - 20), 0));
     ImGui::Begin("Open", nullptr, k_panel_flags | ImGuiWindowFlags_NoTitleBar);
-    ImGui::TextWrapped("Drop an image and its embedding (.npy, written by scripts/embed) on this page, or");
+    ImGui::TextWrapped("Drop images on this page (with their .npy embeddings from scripts/embed, or without when "
+                       "model.json beside the page names an encoder that runs in the browser), or");
     const bool open = ImGui::Button("Open files...");
     note_rect(app.ui, "open_files_screen");
     if (open) platform_open_files();

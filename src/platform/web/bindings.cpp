@@ -15,6 +15,8 @@
 namespace {
 
 std::string g_api_error;
+size_t g_export_size = 0;
+std::string g_export_name;
 
 }  // namespace
 
@@ -69,6 +71,63 @@ EMSCRIPTEN_KEEPALIVE void sam_on_local_file(const char *name, const uint8_t *byt
     sam::web_wake();
     sam::annotator_add_local_file(sam::annotator_instance(), name,
                                   std::vector<uint8_t>(bytes, bytes + (size > 0 ? size : 0)));
+}
+
+// The files of one drop or dialog choice have all arrived.
+EMSCRIPTEN_KEEPALIVE void sam_on_local_files_done() {
+    sam::web_wake();
+    sam::annotator_local_files_done(sam::annotator_instance());
+}
+
+// exportZip(format, {allImages}): the export menu's ZIP ("yolo_seg", "png_masks", "coco");
+// sam_export_zip_size() its length (0 with sam_api_error() set on failure), then
+// sam_export_zip_name() the download's name.
+EMSCRIPTEN_KEEPALIVE const uint8_t *sam_export_zip(const char *format, int all_images) {
+    static std::vector<uint8_t> zip;
+    static std::string name;
+    zip.clear();
+    sam::export_format f;
+    if (!sam::export_format_from_name(format ? format : "", f)) {
+        g_api_error = std::string("exportZip: unknown format \"") + (format ? format : "") + "\" (yolo_seg, png_masks, coco)";
+        return nullptr;
+    }
+    sam::export_report rep;
+    sam::status st = sam::annotator_export_zip(sam::annotator_instance(), f, all_images != 0, zip, name, rep);
+    if (!st) {
+        g_api_error = "exportZip: " + st.message;
+        zip.clear();
+        return nullptr;
+    }
+    g_export_size = zip.size();
+    g_export_name = name;
+    return zip.data();
+}
+EMSCRIPTEN_KEEPALIVE double sam_export_zip_size() { return (double)g_export_size; }
+EMSCRIPTEN_KEEPALIVE const char *sam_export_zip_name() { return g_export_name.c_str(); }
+
+// The shown image's embedding when computed in the browser (f32 [1,256,64,64]), else 0;
+// sam_shown_embedding_size() its length in floats.
+EMSCRIPTEN_KEEPALIVE const float *sam_shown_embedding() {
+    const std::vector<float> *e = sam::annotator_shown_embedding(sam::annotator_instance());
+    return e ? e->data() : nullptr;
+}
+EMSCRIPTEN_KEEPALIVE int sam_shown_embedding_size() {
+    const std::vector<float> *e = sam::annotator_shown_embedding(sam::annotator_instance());
+    return e ? (int)e->size() : 0;
+}
+
+EMSCRIPTEN_KEEPALIVE float *sam_encoder_buffer(int handle, int n) { return sam::web_encoder_buffer(handle, n); }
+
+EMSCRIPTEN_KEEPALIVE void sam_on_encoder_loaded(int handle, int ok, const char *message) {
+    sam::web_wake();
+    sam::web_encoder_loaded(handle, ok, message);
+}
+
+EMSCRIPTEN_KEEPALIVE void sam_on_encoded(int handle, double id, int ok, const char *error, int width, int height,
+                                         const char *sha256, int cached, double prep_ms, double encode_ms,
+                                         const char *cache_error) {
+    sam::web_wake();
+    sam::web_encoded(handle, id, ok, error, width, height, sha256, cached, prep_ms, encode_ms, cache_error);
 }
 
 EMSCRIPTEN_KEEPALIVE void sam_on_fetch_done(int id, const uint8_t *bytes, int size, const char *error) {

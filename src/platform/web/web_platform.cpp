@@ -72,34 +72,75 @@ EM_JS(void, sam_js_mask_frame_drawn, (double request_id, double input_ms, double
     }
 });
 
-// A hidden <input type=file id=sam-file-input> for the dialog, and drops on
-// the page; each file's bytes go to sam_on_local_file.
+// A hidden <input type=file id=sam-file-input> for the dialog, and drops on the page
+// (files, and folders walked with webkitGetAsEntry); each file's bytes go to
+// sam_on_local_file under its path ("labels/cat.txt" for a folder's), then the batch
+// ends with sam_on_local_files_done. Batches run one after the other.
 EM_JS(void, sam_js_install_files, (), {
     const send = async (files) => {
-        for (const f of files) {
-            const bytes = new Uint8Array(await f.arrayBuffer());
+        for (const f of files) {  // (no destructuring: Emscripten 3.1.6's JS optimiser breaks it)
+            const name = f.name;
+            const bytes = new Uint8Array(await f.file.arrayBuffer());
             const p = _malloc(Math.max(1, bytes.length));
             HEAPU8.set(bytes, p);
-            const n = lengthBytesUTF8(f.name) + 1;
-            const name = _malloc(n);
-            stringToUTF8(f.name, name, n);
-            Module._sam_on_local_file(name, p, bytes.length);
-            _free(name);
+            const n = lengthBytesUTF8(name) + 1;
+            const namePtr = _malloc(n);
+            stringToUTF8(name, namePtr, n);
+            Module._sam_on_local_file(namePtr, p, bytes.length);
+            _free(namePtr);
             _free(p);
+        }
+        Module._sam_on_local_files_done();
+    };
+    let queue = Promise.resolve();
+    const later = (collect) => {
+        queue = queue.then(async () => send(await collect())).catch((e) => console.error('opening files failed:', e));
+    };
+    const walk = async (entry, out) => {
+        if (entry.isFile) {
+            const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
+            out.push({file, name : entry.fullPath.substring(entry.fullPath.startsWith('/') ? 1 : 0)});
+        } else if (entry.isDirectory) {
+            const reader = entry.createReader();
+            for (;;) {
+                const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+                if (!batch.length) break;
+                for (const e of batch) await walk(e, out);
+            }
         }
     };
     const input = document.createElement('input');
     input.type = 'file';
     input.id = 'sam-file-input';
     input.multiple = true;
-    input.accept = 'image/*,.npy,.json';
+    input.accept = 'image/*,.npy,.json,.txt,.names,.yaml,.yml,.zip';
     input.style.display = 'none';
-    input.addEventListener('change', () => { send(Array.from(input.files)).then(() => { input.value = ""; }); });
+    input.addEventListener('change', () => {
+        const files = Array.from(input.files).map((file) => ({file, name : file.webkitRelativePath || file.name}));
+        input.value = "";
+        later(async () => files);
+    });
     document.body.appendChild(input);
     window.addEventListener('dragover', (e) => { e.preventDefault(); });
     window.addEventListener('drop', (e) => {
         e.preventDefault();
-        if (e.dataTransfer && e.dataTransfer.files) send(Array.from(e.dataTransfer.files));
+        const dt = e.dataTransfer;
+        if (!dt) return;
+        // entries and files are only readable during the event
+        const dropped = [];
+        for (const it of Array.from(dt.items || [])) {
+            if (it.kind !== 'file') continue;
+            dropped.push({entry : it.webkitGetAsEntry ? it.webkitGetAsEntry() : null, file : it.getAsFile()});
+        }
+        if (!dropped.length) for (const file of Array.from(dt.files || [])) dropped.push({entry : null, file});
+        later(async () => {
+            const out = [];
+            for (const d of dropped) {
+                if (d.entry && d.entry.isDirectory) await walk(d.entry, out);
+                else if (d.file) out.push({file : d.file, name : d.file.name});
+            }
+            return out;
+        });
     });
 });
 
@@ -143,8 +184,8 @@ EM_JS(char *, sam_js_absolute_url, (const char *url), {
     return p;
 });
 
-EM_JS(void, sam_js_download, (const char *name, const char *text, const char *mime), {
-    const blob = new Blob([UTF8ToString(text)], {type : UTF8ToString(mime)});
+EM_JS(void, sam_js_download, (const char *name, const char *text, const uint8_t *bytes, int n_bytes, const char *mime), {
+    const blob = new Blob([bytes ? HEAPU8.slice(bytes, bytes + n_bytes) : UTF8ToString(text)], {type : UTF8ToString(mime)});
     const a = document.createElement('a');
     a.href = URL.createObjectURL(blob);
     a.download = UTF8ToString(name);
@@ -179,7 +220,12 @@ std::string platform_absolute_url(const std::string &url) {
 }
 
 void platform_download(const std::string &file_name, const std::string &text, const std::string &mime) {
-    sam_js_download(file_name.c_str(), text.c_str(), mime.c_str());
+    sam_js_download(file_name.c_str(), text.c_str(), nullptr, 0, mime.c_str());
+}
+
+void platform_download_bytes(const std::string &file_name, const std::vector<uint8_t> &bytes, const std::string &mime) {
+    static const uint8_t none = 0;
+    sam_js_download(file_name.c_str(), "", bytes.empty() ? &none : bytes.data(), (int)bytes.size(), mime.c_str());
 }
 
 void web_install_page_hooks() {

@@ -1,5 +1,6 @@
 // web_platform.h - the browser side of src/app/platform.h: fetch, HTTP, the browser
-// store (web_store.cpp), decoder workers (worker_decoder.cpp), the page's query and
+// store (web_store.cpp), decoder workers (worker_decoder.cpp), the encoder worker
+// (worker_encoder.cpp), the page's query and
 // the frame loop's controls (main_web.cpp). The JS halves are EM_JS functions in those
 // files; JS calls back into the functions below only through the exports in bindings.cpp.
 #pragma once
@@ -45,5 +46,11 @@ void web_worker_loaded(int handle, int ok, const char *message);
 void web_worker_embedding(int handle, double id, int ok, const char *message);
 void web_worker_result(int handle, int batch, double id, int offset, int count, int k, double ms, int done,
                        const char *error);
+
+// Encoder worker messages (see worker_encoder.cpp).
+float *web_encoder_buffer(int handle, int n);
+void web_encoder_loaded(int handle, int ok, const char *message);
+void web_encoded(int handle, double id, int ok, const char *error, int width, int height, const char *sha256, int cached,
+                 double prep_ms, double encode_ms, const char *cache_error);
 
 }  // namespace sam
