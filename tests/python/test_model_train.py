@@ -109,6 +109,57 @@ def test_fast_conv_transpose_equals_the_stock_one():
     assert got.shape == want.shape and torch.allclose(got, want, atol=1e-5)
 
 
+def test_fast_conv_transpose_gradients_through_the_gelu_before_it():
+    """The decoder's upscaling is GELU -> ConvTranspose2x2. The fast path's input gradient must
+    reach the GELU contiguous: the oneDNN GELU backward of CPU PyTorch < 2.1 returns wrong, at
+    times infinite, values for a permuted one (pytorch/pytorch#107876), which made every
+    fine-tuning of the whole model diverge. Gradients must equal the stock layer's, computed
+    with and without oneDNN."""
+    torch.manual_seed(0)
+    m = ConvTranspose2x2(64, 32)
+    x0 = torch.randn(4, 64, 16, 16) * 2
+    target = torch.randn(4, 32, 32, 32)
+
+    def grads(training, onednn):
+        x = x0.clone().requires_grad_()
+        m.zero_grad()
+        with torch.backends.mkldnn.flags(enabled=onednn):
+            loss = ((m.train(training)(torch.nn.functional.gelu(x)) - target) ** 2).mean()
+            loss.backward()
+        return x.grad, m.weight.grad.clone()
+
+    want = grads(False, False)
+    for onednn in (True, False):
+        got = grads(True, onednn)
+        for g, w in zip(got, want):
+            assert torch.isfinite(g).all() and torch.allclose(g, w, rtol=1e-4, atol=1e-7), (onednn, float((g - w).abs().max()))
+
+
+def test_training_gradients_do_not_depend_on_onednn():
+    """One training step's gradients of the whole light model, with PyTorch's oneDNN CPU kernels
+    and without: the same (a kernel bug on the training path shows here as a large difference)."""
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    sam = build_sam("light").train()
+    train.tie_attention_init(sam)
+    sam.image_encoder.input_pool = 1
+    rng = np.random.default_rng(4)
+    batch = [train.sample_batch(rng, 128, 3, 1.0, 0.0) for _ in range(2)]
+    images, gts = torch.stack([x for x, _ in batch]), torch.stack([g for _, g in batch])
+    pe = sam.prompt_encoder.pe_layer((16, 16)).unsqueeze(0)  # the 8 x 8 embedding upsampled: the exported path
+
+    def grads(onednn):
+        sam.zero_grad()
+        with torch.backends.mkldnn.flags(enabled=onednn):
+            loss, _ = train.train_step(sam, images, gts, pe, torch.Generator().manual_seed(0), 0, OPTS)
+            loss.backward()
+        return torch.cat([p.grad.flatten() for p in sam.parameters() if p.grad is not None])
+
+    on, off = grads(True), grads(False)
+    assert torch.isfinite(on).all() and float(off.norm()) > 0
+    assert float((on - off).norm()) < 1e-3 * float(off.norm()), (float((on - off).norm()), float(off.norm()))
+
+
 def test_training_decode_is_the_exported_decoder():
     """train.decode (batched prompts, the training path) gives DecoderFast's outputs."""
     torch.manual_seed(0)

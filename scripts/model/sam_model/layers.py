@@ -66,11 +66,27 @@ class MLP(nn.Module):
         return x
 
 
+class _ContiguousGrad(torch.autograd.Function):
+    """The identity, whose backward hands on a contiguous copy of the incoming gradient."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        return grad.contiguous()
+
+
 class ConvTranspose2x2(nn.ConvTranspose2d):
     """nn.ConvTranspose2d(cin, cout, kernel_size=2, stride=2): the same weights, state dict,
     eval-mode output and ONNX export. In training mode it runs as one matrix product
     (each input cell writes its own 2 x 2 output block): PyTorch's CPU transposed
-    convolution takes a slow generic path, several times slower forward and backward."""
+    convolution takes a slow generic path, several times slower forward and backward.
+    The product's input gradient comes out permuted (not contiguous); it is made contiguous
+    before it reaches the layer in front (the decoder's GELU), because the oneDNN GELU
+    backward of CPU PyTorch < 2.1 returns wrong, at times infinite, gradients for a gradient
+    whose strides differ from its input's (pytorch/pytorch#107876): fine-tuning diverged."""
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__(in_channels, out_channels, kernel_size=2, stride=2)
@@ -80,6 +96,7 @@ class ConvTranspose2x2(nn.ConvTranspose2d):
             return super().forward(x)
         b, c, h, w = x.shape
         o = self.out_channels
+        x = _ContiguousGrad.apply(x)
         y = x.permute(0, 2, 3, 1).reshape(-1, c) @ self.weight.reshape(c, o * 4)  # weight: c x o x 2 x 2
         y = y.view(b, h, w, o, 2, 2).permute(0, 3, 1, 4, 2, 5).reshape(b, o, 2 * h, 2 * w)
         return y + self.bias.view(1, o, 1, 1)
