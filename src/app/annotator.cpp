@@ -34,8 +34,8 @@ void request_prompt(annotator &app) {
     if (!app.data.image_ready || !app.data.embedding_ready || app.decoder.status() != decoder_status::ready ||
         !decoder_free_for_prompts(app))
         return;
-    prompt_send(app.prompt, app.decoder, request_kind::prompt, app.prompt.shape, app.data.image.height,
-                app.data.image.width, platform_last_input_ms(), platform_now_ms());
+    prompt_send(app.prompt, app.decoder, app.data.data.spec, request_kind::prompt, app.prompt.shape,
+                app.data.image.height, app.data.image.width, platform_last_input_ms(), platform_now_ms());
 }
 
 void start_restore(annotator &app) {
@@ -86,7 +86,7 @@ void open_local_pair(annotator &app) {
     d.data = manifest{};
     d.data.version = 1;
     d.data.model_id = "local files";
-    d.data.images.push_back(manifest_image{1, image_url, img.width, img.height, "", npy_url, ""});
+    d.data.images.push_back(manifest_image{1, image_url, img.width, img.height, "", npy_url, "", {npy_url}});
     d.manifest_url = "local:";
     d.manifest_loaded = true;
     d.current = -1;
@@ -98,6 +98,38 @@ void open_local_pair(annotator &app) {
     start_restore(app);
     decoder_choose(app.choice, app.decoder, d.manifest_url, d.data, d.decoder_url);
     annotator_open_image(app, 0);
+}
+
+// The feature files and dtype of a manifest entry the server sent (POST /api/embed): SAM
+// 2.1 lists its three under "features"; SAM 1 has the one "embedding".
+void take_entry_features(const json &j, const model_spec &spec, manifest_image &e) {
+    if (j.contains("embedding_dtype") && j["embedding_dtype"].is_string()) e.embedding_dtype = j["embedding_dtype"];
+    e.features.assign(spec.features.size(), std::string());
+    for (size_t k = 0; k < spec.features.size(); ++k) {
+        const json *f = j.contains("features") && j["features"].is_object() && j["features"].contains(spec.features[k].name)
+                            ? &j["features"][spec.features[k].name]
+                            : nullptr;
+        if (f && f->is_string()) e.features[k] = f->get<std::string>();
+    }
+    if (spec.features.size() == 1 && e.features[0].empty()) e.features[0] = e.embedding;
+}
+
+// The decoder's set_image of a manifest image: its one embedding by URL (SAM 1), or one URL
+// per feature tensor of the model spec (SAM 2.1), which the worker fetches itself.
+decoder_embedding embedding_of(const dataset_state &d, const manifest_image &entry) {
+    decoder_embedding e;
+    e.name = entry.embedding;
+    e.dtype = entry.embedding_dtype;
+    const model_spec &spec = d.data.spec;
+    if (spec.features.size() <= 1 || entry.features.size() != spec.features.size()) {
+        e.url = platform_absolute_url(resource_url(d, entry.embedding));
+        return e;
+    }
+    for (size_t k = 0; k < spec.features.size(); ++k)
+        e.features.push_back(decoder_feature{spec.features[k].name,
+                                             platform_absolute_url(resource_url(d, entry.features[k])),
+                                             entry.features[k], spec.features[k].shape});
+    return e;
 }
 
 // scripts/serve --encoder embeds a dropped image into the served dataset (POST
@@ -122,7 +154,8 @@ void upload_for_embedding(annotator &app, const std::string &name, std::vector<u
         }
         manifest_image e{j["id"].get<int>(), j["file"].get<std::string>(), j["width"].get<int>(),
                          j["height"].get<int>(), j["sha256"].is_string() ? j["sha256"].get<std::string>() : "",
-                         j["embedding"].get<std::string>(), "float32"};
+                         j["embedding"].get<std::string>(), "float32", {}};
+        take_entry_features(j, app.data.data.spec, e);
         int index = -1;
         for (size_t i = 0; i < app.data.data.images.size(); ++i)
             if (app.data.data.images[i].id == e.id) index = (int)i;
@@ -239,11 +272,7 @@ void annotator_open_image(annotator &app, int index) {
     // for a dropped .npy, parsed here and sent as data.
     const std::string url = resource_url(d, entry.embedding);
     if (!is_local_url(url)) {
-        decoder_embedding e;
-        e.url = platform_absolute_url(url);
-        e.name = entry.embedding;
-        e.dtype = entry.embedding_dtype;
-        d.embedding_id = app.decoder.set_image(std::move(e));
+        d.embedding_id = app.decoder.set_image(embedding_of(d, entry));
         return;
     }
     load_resource(d, url, [&app, generation, entry](const status &st, std::vector<uint8_t> &&bytes) {
@@ -264,14 +293,14 @@ void annotator_add_local_file(annotator &app, const std::string &name, std::vect
     if (ends_with(name, ".txt")) {
         if (const manifest_image *entry = detector_target(app, name)) {
             drop_prompt(app);
-            detector_import_yolo(app.detector, name, text, *entry, app.messages);
+            detector_import_yolo(app.detector, name, text, *entry, app.data.data.spec, app.messages);
         }
         return;
     }
     if (ends_with(name, ".json") && is_detector_json(text)) {
         if (const manifest_image *entry = detector_target(app, name)) {
             drop_prompt(app);
-            detector_import_coco(app.detector, name, text, *entry, app.messages);
+            detector_import_coco(app.detector, name, text, *entry, app.data.data.spec, app.messages);
         }
         return;
     }
@@ -354,6 +383,7 @@ void annotator_accept(annotator &app, accept_merge merge) {
     in.low_res = logits;
     in.image_w = app.data.image.width;
     in.image_h = app.data.image.height;
+    in.preprocess = app.data.data.spec.preprocess;
     in.image_id = entry->id;
     in.score = app.prompt.result.iou_predictions[(size_t)app.prompt.selected_output];
     for (const click_point &p : app.prompt.shape.points) in.prompts.points.push_back(prompt_point{p.x, p.y, p.label});
@@ -407,8 +437,8 @@ void annotator_start_everything(annotator &app) {
     if (everything_active(app.everything) || detector_active(app.detector) || !entry || !app.data.image_ready ||
         !app.data.embedding_ready)
         return;
-    status st = everything_start(app.everything, app.proposals, app.data.image.height, app.data.image.width, entry->id,
-                                 entry->file, platform_now_ms());
+    status st = everything_start(app.everything, app.proposals, app.data.data.spec, app.data.image.height,
+                                 app.data.image.width, entry->id, entry->file, platform_now_ms());
     if (!st) return add_error(app.messages, st.message);
     drop_prompt(app);
 }

@@ -21,11 +21,13 @@ void native_decoder_backend::load(const std::string &url) {
 }
 
 void native_decoder_backend::set_image(uint64_t id, decoder_embedding e) {
+    if (!e.features.empty()) return set_image_features(id, e);
     if (e.url.empty()) {
         push([this, id, data = std::move(e.data)]() mutable {
             if (data.size() != k_decoder_embedding_count)
                 return events_.on_embedding(id, false, "embedding: " + std::to_string(data.size()) + " floats");
             embedding_ = std::move(data);
+            feature_inputs_ = {"image_embeddings"};
             events_.on_embedding(id, true, "");
         });
         return;
@@ -45,9 +47,42 @@ void native_decoder_backend::set_image(uint64_t id, decoder_embedding e) {
         *slot = [this, id, ps, emb = std::move(emb)]() mutable {
             if (!ps) return events_.on_embedding(id, false, ps.message);
             embedding_ = std::move(emb);
+            feature_inputs_ = {"image_embeddings"};
             events_.on_embedding(id, true, "");
         };
     });
+}
+
+// Every file fetched and checked; the queue waits at this image until the last has come.
+void native_decoder_backend::set_image_features(uint64_t id, const decoder_embedding &e) {
+    struct pending {
+        size_t left = 0;
+        status st;
+        std::vector<std::vector<float>> values;
+    };
+    auto slot = std::make_shared<std::function<void()>>();
+    queue_.push_back(slot);
+    auto got = std::make_shared<pending>();
+    got->left = e.features.size();
+    got->values.resize(e.features.size());
+    std::vector<std::string> inputs;
+    for (const decoder_feature &f : e.features) inputs.push_back(f.input);
+    for (size_t k = 0; k < e.features.size(); ++k) {
+        const decoder_feature f = e.features[k];
+        platform_fetch(f.url, [this, id, k, f, got, slot, inputs](const status &st, std::vector<uint8_t> &&bytes) {
+            status ps = st ? feature_from_npy(bytes.data(), bytes.size(), f.file.empty() ? f.url : f.file, f.shape,
+                                              got->values[k])
+                           : st;
+            if (!ps && got->st) got->st = ps;
+            if (--got->left > 0) return;
+            *slot = [this, id, got, inputs] {
+                if (!got->st) return events_.on_embedding(id, false, got->st.message);
+                embedding_ = std::move(got->values[0]);
+                feature_inputs_ = inputs;
+                events_.on_embedding(id, true, "");
+            };
+        });
+    }
 }
 
 void native_decoder_backend::decode(uint64_t id, const decoder_request &r) {

@@ -5,7 +5,9 @@
 // "between frames", so a test controls what is in flight when.
 //   native_decoder_backend b(scheduler, fn, "native test");  ...  b.run_all();
 // Embeddings given by URL are fetched with platform_fetch and parsed by the core
-// (embedding_from_npy), as the C++ worker does.
+// (embedding_from_npy), as the C++ worker does; a model with several feature files
+// (SAM 2.1) has each fetched and checked against its spec shape (feature_from_npy), and
+// the decode function gets the first (image_embed).
 #pragma once
 #include <deque>
 #include <functional>
@@ -36,17 +38,21 @@ public:
     size_t run_all();  // until the queue is empty (jobs queued meanwhile included)
     size_t queued() const { return queue_.size(); }
     size_t decodes() const { return decodes_; }  // prompts decoded so far (batches count each)
+    // The decoder inputs of the last image's features (SAM 1: {"image_embeddings"}).
+    const std::vector<std::string> &feature_inputs() const { return feature_inputs_; }
     size_t batch_part = 0;  // > 0: batch results in parts of this many prompts
     std::string fail_load;  // non-empty: load() fails with this message
 
 private:
     void push(std::function<void()> f);
+    void set_image_features(uint64_t id, const decoder_embedding &e);
     std::deque<std::shared_ptr<std::function<void()>>> queue_;  // empty function: a fetch not done yet
     decoder_events &events_;
     native_decode_fn fn_;
     std::string name_;
     int outputs_;
     std::vector<float> embedding_;
+    std::vector<std::string> feature_inputs_;
     size_t decodes_ = 0;
 };
 
