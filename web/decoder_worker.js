@@ -12,10 +12,11 @@
 //   SAM 1:   {type:'embedding', id, url, name?, dtype?}  one [1,256,64,64] file -> image_embeddings
 //            {type:'embedding', id, data: Float32Array(256*64*64)}  computed in the browser
 //   SAM 2.1: {type:'embedding', id, urls: {image_embed: url, high_res_feats_0: url,
-//            high_res_feats_1: url}, shapes: {name: [1, C, H, W]}, dtype?}  one file per
-//            decoder input, shapes from the dataset's model spec
+//            high_res_feats_1: url}, shapes: {name: [1, C, H, W]}, name?, dtype?}  one file
+//            per decoder input, shapes from the dataset's model spec (name: for messages)
 // The decoder's own image-side inputs must be exactly the features given (a SAM 1
-// decoder with SAM 2.1 features is refused, naming both). SAM 2.1's decoder has no
+// decoder with SAM 2.1 features is refused, naming both); the loaded message names them
+// (`...;features=image_embed,high_res_feats_0,high_res_feats_1`). SAM 2.1's decoder has no
 // orig_im_size and pads the prompt itself; the app lays the points out per family.
 import * as ort from './ort.wasm.min.mjs';
 import * as names from './decoder_onnx_names.js';

@@ -105,11 +105,11 @@ void open_local_pair(annotator &app) {
 void take_entry_features(const json &j, const model_spec &spec, manifest_image &e) {
     if (j.contains("embedding_dtype") && j["embedding_dtype"].is_string()) e.embedding_dtype = j["embedding_dtype"];
     e.features.assign(spec.features.size(), std::string());
+    const json none = json::object();
+    const json &files = j.contains("features") && j["features"].is_object() ? j["features"] : none;
     for (size_t k = 0; k < spec.features.size(); ++k) {
-        const json *f = j.contains("features") && j["features"].is_object() && j["features"].contains(spec.features[k].name)
-                            ? &j["features"][spec.features[k].name]
-                            : nullptr;
-        if (f && f->is_string()) e.features[k] = f->get<std::string>();
+        auto f = files.find(spec.features[k].name);
+        if (f != files.end() && f->is_string()) e.features[k] = f->get<std::string>();
     }
     if (spec.features.size() == 1 && e.features[0].empty()) e.features[0] = e.embedding;
 }

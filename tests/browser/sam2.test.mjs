@@ -8,10 +8,14 @@
 // the clicked pixels (within 1e-4). Accepted masks must equal the C++ core's
 // sam2::postprocess_to_mask of the chosen logits (build/native/sam2_masks), the chosen
 // candidate SAM 2's single-mask choice; then COCO export. Pre-annotation (detector boxes,
-// segment everything) runs the same way. Screenshots: $SAM_TEST_OUTPUT/sam2-*.png.
+// segment everything) runs the same way, and so does an image dropped on scripts/serve
+// --encoder (the SAM 2.1 encoder) and embedded there. The frame on screen: with a fake
+// SAM 2.1 decoder drawing a disc around the first point in the 1024 frame
+// (fixtures/disc_decoder_sam2.onnx), the candidate overlay and the accepted mask are the
+// ellipse that disc is in the stretched image. Screenshots: $SAM_TEST_OUTPUT/sam2-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +23,7 @@ import ort from 'onnxruntime-node';
 import { startStaticServer } from './static_server.mjs';
 import { launchBrowser, waitReady, state, waitState, imageToPage } from './browser_harness.mjs';
 import { decodeRle } from './coco_rle.mjs';
+import { decodePng, encodePng } from './png.mjs';
 import { makeTestDataset } from './test_dataset.mjs';
 import { npy_bytes, npy_to_f32, read_npy } from '../../scripts/embedder/npy_file.mjs';
 import { find_native_tool } from '../../scripts/lib/native_tool.mjs';
@@ -36,6 +41,7 @@ before(async () => {
   assert.equal(manifest.version, 2);
   session = await ort.InferenceSession.create(path.join(dir, manifest.model.decoder));
   sam2Masks = find_native_tool('sam2_masks', 'SAM2_MASKS');
+  for (const f of ['disc_decoder_sam2.onnx', 'disc_decoder.onnx']) fs.copyFileSync(path.resolve('tests/browser/fixtures', f), path.join(dir, f));
   server = await startStaticServer({ '/': SITE, '/data/': dir });
 });
 
@@ -370,6 +376,111 @@ test('SAM 2.1 dataset: detector boxes and segment everything go as SAM 2 prompts
     coco = JSON.parse(await page.evaluate(() => window.samAnnotator.exportCoco({ rle: true })));
     assert.equal(coco.annotations.length, s.annotations.length);
     await page.close();
+  } finally {
+    await browser.close();
+  }
+});
+
+// scripts/serve --encoder with the SAM 2.1 encoder: a dropped image is embedded by the
+// server (three feature files) and decodes in the browser like the others.
+test('SAM 2.1 dataset on scripts/serve: a dropped image is embedded by the server and decodes', async () => {
+  const served = fs.mkdtempSync(path.join(os.tmpdir(), 'sam2-served-'));
+  fs.cpSync(dir, served, { recursive: true });
+  const serve = spawn('scripts/serve', ['--port', '0', '--app', SITE, '--encoder', 'tests/fixtures/tiny_sam2/encoder.onnx', served],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  serve.stderr.on('data', (d) => { stderr += d; });
+  const browser = await launchBrowser({ width: 1280, height: 800 });
+  const fresh = path.join(tmp, 'dropped.png');
+  try {
+    const base = await new Promise((resolve, reject) => {
+      let out = '';
+      serve.stdout.on('data', (d) => {
+        out += d;
+        const m = out.match(/listening on (http:\/\/\S+\/)/);
+        if (m) resolve(m[1]);
+      });
+      serve.on('exit', (code) => reject(new Error(`scripts/serve exited ${code}: ${stderr}`)));
+    });
+    const page = await browser.open(`${base}index.html`, { init: recordDecoderMessages });
+    await waitReady(page, browser.logs);
+    let s = await waitState(page, (t) => t.restored && t.image && t.image.embedding_loaded && t.decoder.status === 'ready', { what: 'ready' });
+    assert.equal(s.server.dataset, path.basename(served));
+    fs.writeFileSync(fresh, encodePng(200, 120, new Uint8Array(200 * 120 * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 7) % 251))));
+    await page.setInputFiles('#sam-file-input', fresh);
+    s = await waitState(page, (t) => t.image_count === 3 && t.image && t.image.width === 200 && t.image.loaded && t.image.embedding_loaded,
+      { what: 'dropped image embedded and opened', timeout: 60000 });
+    assert.deepEqual(s.errors, []);
+    const entry = JSON.parse(fs.readFileSync(path.join(served, 'manifest.json'), 'utf8')).images.find((e) => e.id === s.image.id);
+    assert.ok(entry.features, 'the server wrote three feature files');
+    const emb = (await page.evaluate(() => window.samDecoderLog.sent.filter((m) => m.type === 'embedding'))).at(-1);
+    for (const f of manifest.model.spec.features) assert.ok(emb.urls[f.name].endsWith(entry.features[f.name]), emb.urls[f.name]);
+    const feeds = {};
+    for (const f of manifest.model.spec.features) {
+      feeds[f.name] = new ort.Tensor('float32', npy_to_f32(read_npy(fs.readFileSync(path.join(served, entry.features[f.name])))), f.shape);
+    }
+    const r = await page.evaluate(() => window.samAnnotator.prompt({ points: [[50, 40, 1]] }));
+    assert.equal(r.candidates.length, 3);
+    s = await state(page);
+    await checkDecode(page, s, s.requests.shown_id, feeds, toFrame(50, 40, 200, 120), [1], 'dropped image');
+    await page.close();
+  } finally {
+    await browser.close();
+    serve.kill();
+    fs.rmSync(served, { recursive: true, force: true });
+  }
+});
+
+test('SAM 2.1 frame on screen: a disc in the 1024 frame is an ellipse around the click, in the overlay and the mask', async () => {
+  const browser = await launchBrowser({ width: 1280, height: 800 });
+  const tinted = (a, b, p) => {
+    const i = (Math.round(p.y) * a.width + Math.round(p.x)) * 4;
+    return Math.abs(a.data[i] - b.data[i]) + Math.abs(a.data[i + 1] - b.data[i + 1]) + Math.abs(a.data[i + 2] - b.data[i + 2]);
+  };
+  try {
+    const page = await browser.open(server.url + 'index.html?manifest=/data/manifest.json&decoder=/data/disc_decoder_sam2.onnx');
+    await waitReady(page, browser.logs);
+    let s = await waitState(page, (t) => t.image && t.image.embedding_loaded && t.decoder.status === 'ready' && t.restored, { what: 'ready' });
+    assert.deepEqual(s.errors, []);
+    const W = s.image.width, H = s.image.height;
+    assert.notEqual(W, H);
+    await page.mouse.move(5, 795);
+    await page.waitForTimeout(200);
+    const plain = decodePng(await browser.shot(page, 'sam2-disc-plain'));
+    const at = aim(s, 200, 150);
+    await page.mouse.click(at.x, at.y);
+    s = await waitState(page, (t) => t.result_kind === 'prompt' && t.points.length === 1 && settled(t), { what: 'click decode' });
+    assert.equal(s.selected_output, 2, 'best IoU (0.95): the disc of radius 120');
+    const hit = s.points[0];
+    const rx = 120 * W / 1024, ry = 120 * H / 1024;  // SAM 1's frame would make a circle of radius 120 * W / 1024
+    await page.mouse.move(5, 795);
+    await page.waitForTimeout(200);
+    const shown = decodePng(await browser.shot(page, 'sam2-disc-prompt'));
+    for (const [dx, dy] of [[1, 0], [-1, 0], [0, 1], [0, -1], [0.7, 0.7], [-0.7, -0.7]]) {
+      const inside = imageToPage(s, hit.x + dx * 0.85 * rx, hit.y + dy * 0.85 * ry);
+      const outside = imageToPage(s, hit.x + dx * 1.15 * rx, hit.y + dy * 1.15 * ry);
+      assert.ok(tinted(plain, shown, inside) > 30, `no overlay at 0.85 of the ellipse towards ${dx},${dy}`);
+      assert.ok(tinted(plain, shown, outside) < 10, `overlay at 1.15 of the ellipse towards ${dx},${dy}`);
+    }
+    await page.keyboard.press('Enter');
+    s = await waitState(page, (t) => t.annotations.length === 1, { what: 'accepted' });
+    const coco = JSON.parse(await page.evaluate(() => window.samAnnotator.exportCoco({ rle: true })));
+    const m = decodeRle(coco.annotations[0].segmentation.counts, H, W);
+    let sx = 0, sy = 0;
+    for (let x = 0; x < W; x++) for (let y = 0; y < H; y++) if (m.at(x, y)) { sx += x; sy += y; }
+    // centred on the corner between pixels hit - 1 and hit (the point's continuous position)
+    assert.ok(Math.abs(sx / m.area - (hit.x - 0.5)) < 0.3 && Math.abs(sy / m.area - (hit.y - 0.5)) < 0.3, `centroid ${sx / m.area}, ${sy / m.area}`);
+    assert.ok(Math.abs(m.area - Math.PI * rx * ry) / (Math.PI * rx * ry) < 0.03, `area ${m.area} vs ${Math.PI * rx * ry}`);
+    assert.ok(Math.abs(m.bbox[3] - 2 * ry) <= 2 && Math.abs(m.bbox[2] - 2 * rx) <= 2, `bbox ${m.bbox} vs ${2 * rx} x ${2 * ry}`);
+    await page.close();
+
+    // a SAM 1 decoder forced on the SAM 2.1 dataset: the features are refused, both named
+    const wrong = await browser.open(server.url + 'index.html?manifest=/data/manifest.json&decoder=/data/disc_decoder.onnx');
+    await waitReady(wrong, browser.logs);
+    s = await waitState(wrong, (t) => t.errors.length > 0, { what: 'family mismatch reported' });
+    assert.match(s.errors[0], /^embeddings\/image_embed\/picture1\.npy: the image's features are high_res_feats_0, high_res_feats_1, image_embed, but the decoder takes image_embeddings/);
+    assert.equal(s.image.embedding_loaded, false);
+    await wrong.close();
   } finally {
     await browser.close();
   }

@@ -104,10 +104,10 @@ EM_JS(void, sam_js_worker_embedding_url, (int handle, double id, const char *url
     Module.samWorkers[handle].post(m, []);
 });
 
-// SAM 2.1: {type:'embedding', id, urls: {input: url}, shapes: {input: [dims]}, dtype}.
+// SAM 2.1: {type:'embedding', id, urls: {input: url}, shapes: {input: [dims]}, name, dtype}.
 EM_JS(void, sam_js_worker_embedding_features, (int handle, double id, const char *json, const char *dtype), {
     const f = JSON.parse(UTF8ToString(json));
-    const m = {type : 'embedding', id, urls : f.urls, shapes : f.shapes};
+    const m = {type : 'embedding', id, urls : f.urls, shapes : f.shapes, name : f.name};
     const d = UTF8ToString(dtype);
     if (d) m.dtype = d;
     Module.samWorkers[handle].post(m, []);
@@ -215,7 +215,7 @@ private:
             urls[f.input] = f.url;
             shapes[f.input] = f.shape;
         }
-        const std::string text = nlohmann::json{{"urls", urls}, {"shapes", shapes}}.dump();
+        const std::string text = nlohmann::json{{"urls", urls}, {"shapes", shapes}, {"name", e.name}}.dump();
         sam_js_worker_embedding_features(handle_, (double)id, text.c_str(), e.dtype.c_str());
     }
 
