@@ -7,6 +7,7 @@
 
 #include "app/cpp_decoder.h"
 #include "core/image_decode.h"
+#include "core/model_spec.h"
 #include "core/npy.h"
 
 namespace sam {
@@ -306,6 +307,40 @@ void host_add_dataset(const std::string &name, int n, int w, int h_, const std::
             host_add_file(base + "images/" + stem + ".bmp", picture);
             host_add_file(base + "embeddings/" + stem + ".npy", emb);
         }
+    }
+    m["images"] = images;
+    host_add_text(base + "manifest.json", m.dump());
+}
+
+void host_add_sam2_dataset(const std::string &name, int n, int w, int h_, const std::string &extra_model_json) {
+    const std::string base = "http://127.0.0.1:8000/datasets/" + name + "/";
+    const model_spec spec = sam2_1_model_spec();
+    json m;
+    m["version"] = 2;
+    m["model"] = json::parse("{\"id\": \"test-sam2\", \"decoder\": \"decoder.onnx\"" + extra_model_json + "}");
+    m["model"]["spec"] = json::parse(model_spec_json(spec));
+    json images = json::array();
+    const std::vector<uint8_t> picture = bmp_image(w, h_);
+    for (int i = 0; i < n; ++i) {
+        const std::string stem = "img" + std::to_string(i);
+        json features = json::object();
+        for (const feature_tensor &f : spec.features) {
+            const std::string file = "embeddings/" + f.name + "/" + stem + ".npy";
+            features[f.name] = file;
+            if (i < 2) {
+                npy_array a;
+                a.dtype = npy_dtype::f16;
+                a.shape = f.shape;
+                size_t count = 1;
+                for (int64_t d : f.shape) count *= (size_t)d;
+                a.data.assign(count * 2, 0);  // float16 zeros
+                host_add_file(base + file, npy_serialize(a));
+            }
+        }
+        images.push_back({{"id", i + 1}, {"file", "images/" + stem + ".bmp"}, {"width", w}, {"height", h_},
+                          {"embedding", features[spec.features[0].name]}, {"embedding_dtype", "float16"},
+                          {"features", features}});
+        if (i < 2) host_add_file(base + "images/" + stem + ".bmp", picture);
     }
     m["images"] = images;
     host_add_text(base + "manifest.json", m.dump());

@@ -74,6 +74,9 @@ std::vector<uint8_t> bmp_image(int w, int h);
 // A served dataset folder: /datasets/<name>/manifest.json with `n` images of w x h,
 // their files and embeddings (every image the same picture).
 void host_add_dataset(const std::string &name, int n, int w, int h, const std::string &extra_model_json = "");
+// The same as a SAM 2.1 dataset: a version 2 manifest with the SAM 2.1 model spec and
+// three float16 feature files per image (zeros), listed under "features".
+void host_add_sam2_dataset(const std::string &name, int n, int w, int h, const std::string &extra_model_json = "");
 
 // scripts/serve's annotations API (the contract in /work/notes/annotations_api.md) in
 // memory, to test the client against: per-image units with versions, 409 with the

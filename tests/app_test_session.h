@@ -15,6 +15,7 @@ struct session_options {
     std::string name = "ds";
     int images = 3, width = 640, height = 480;
     std::string model_json;      // extra fields of the manifest's "model" (e.g. decoder_weights)
+    bool sam2 = false;           // a SAM 2.1 dataset (version 2 manifest, three feature files per image)
     std::string decoder_url;     // ?decoder=
     std::string token;           // ?token=
     std::string failing_worker;  // this worker's load fails with "refused"
@@ -29,7 +30,8 @@ struct session {
     explicit session(const session_options &o) {
         if (!o.keep_host) {
             host_reset();
-            host_add_dataset(o.name, o.images, o.width, o.height, o.model_json);
+            if (o.sam2) host_add_sam2_dataset(o.name, o.images, o.width, o.height, o.model_json);
+            else host_add_dataset(o.name, o.images, o.width, o.height, o.model_json);
         }
         host_backends().clear();
         if (!o.failing_worker.empty()) host_fail_worker(o.failing_worker, "refused");

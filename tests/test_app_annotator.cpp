@@ -51,8 +51,8 @@ TEST_CASE("app annotator: hover requests faster than the decoder: the newest is 
     const size_t before = b->decodes();
     uint64_t last = 0;
     for (int i = 0; i < 20; ++i)
-        last = prompt_send(app.prompt, app.decoder, request_kind::hover, prompt_shape{{click_point{10.0 + i, 20, 1}}},
-                           480, 640, 0, 0);
+        last = prompt_send(app.prompt, app.decoder, app.data.data.spec, request_kind::hover,
+                           prompt_shape{{click_point{10.0 + i, 20, 1}}}, 480, 640, 0, 0);
     t.settle();
     CHECK(b->decodes() - before == 2);  // the first (in flight at once) and the newest
     CHECK(app.prompt.result_request_id == last);

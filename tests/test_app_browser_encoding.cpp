@@ -100,7 +100,7 @@ TEST_CASE("app browser encoding: background work never starts while the decoder 
     CHECK_FALSE(app.encoding.busy);
     // quiet, but a decode queued: still waits
     test::host_set_last_input(t.now - 10000);
-    prompt_send(app.prompt, app.decoder, request_kind::hover, prompt_shape{{click_point{5, 5, 1}}}, 30, 40, 0, 0);
+    prompt_send(app.prompt, app.decoder, app.data.data.spec, request_kind::hover, prompt_shape{{click_point{5, 5, 1}}}, 30, 40, 0, 0);
     REQUIRE(app.decoder.busy());
     annotator_update(app, t.now);
     CHECK_FALSE(app.encoding.busy);

@@ -15,6 +15,7 @@
 #include "core/automatic_mask_generator.h"
 #include "core/resize_longest_side.h"
 #include "core/rle.h"
+#include "core/sam2_transforms.h"
 
 namespace {
 
@@ -376,59 +377,116 @@ TEST_CASE("automatic_mask_generator: min_mask_region_area removes specks and hol
     CHECK(r.bbox.x + r.bbox.w > 590);
 }
 
+// Four points x four channels of logits of every kind: smooth steep edges, a shallow
+// cone, noise (every block straddles the thresholds), exact threshold values; iou
+// 0.5 + 0.01 * index identifies each mask in the generator's output.
+static void varied_logits(uint32_t seed, std::vector<float> &iou, std::vector<float> &masks) {
+    const size_t P = 256 * 256;
+    iou.assign(4 * 4, 0.f);
+    masks.assign(4 * 4 * P, 0.f);
+    uint32_t rng = seed;
+    auto rnd = [&]() { return (rng = rng * 1664525u + 1013904223u) / 4294967296.0f; };
+    for (int i = 0; i < 4; i++)
+        for (int c = 0; c < 4; c++) {
+            iou[i * 4 + c] = 0.5f + 0.01f * (i * 4 + c);
+            float *m = &masks[(i * 4 + c) * P];
+            const int kind = (i * 4 + c) % 4;
+            for (int v = 0; v < 256; v++)
+                for (int u = 0; u < 256; u++) {
+                    float &x = m[v * 256 + u];
+                    if (kind == 0) x = 12.f * std::sin(u * 0.11f + i) * std::cos(v * 0.07f) + 3.f;
+                    else if (kind == 1) x = 30.f - std::hypot(u - 60.f - 9 * i, v - 50.f) * 0.8f;
+                    else if (kind == 2) x = 4.f * rnd() - 2.f;
+                    else x = (float)((u / 7 + v / 5 + i) % 3) - 1.f + (u % 11 == 0 ? 0.75f : 0.f);
+                }
+        }
+}
+
+static sam::amg_params every_mask_params() {
+    sam::amg_params p;
+    p.points_per_side = 2;
+    p.pred_iou_thresh = 0.0;
+    p.stability_score_thresh = 0.0;
+    p.box_nms_thresh = 1.0;
+    p.stability_score_offset = 0.75;
+    return p;
+}
+
+// Each output record against the official score of its mask upsampled by `upsample`
+// (low-res logits -> h x w logits) and its segmentation against `to_mask` of the same
+// logits; returns how many records were checked (one per multimask output unless empty).
+template <class Upsample, class ToMask>
+static size_t check_records(const std::vector<sam::amg_record> &out, const std::vector<float> &iou,
+                            const std::vector<float> &masks, int h, int w, Upsample upsample, ToMask to_mask) {
+    const size_t P = 256 * 256;
+    std::vector<float> up((size_t)h * w);
+    size_t checked = 0;
+    for (int i = 0; i < 4; i++)
+        for (int c = 1; c < 4; c++) {
+            const float *low = &masks[(i * 4 + c) * P];
+            upsample(low, up.data());
+            const float want = sam::calculate_stability_score(up.data(), up.size(), 0.f, 0.75f);
+            for (const sam::amg_record &r : out)
+                if (r.predicted_iou == iou[i * 4 + c] && !(std::isnan(want) && std::isnan(r.stability_score))) {
+                    CAPTURE(i);
+                    CAPTURE(c);
+                    CHECK(r.stability_score == want);
+                    CHECK(r.segmentation.counts == sam::mask_to_rle(to_mask(low)).counts);
+                    checked++;
+                }
+        }
+    return checked;
+}
+
 TEST_CASE("automatic_mask_generator: stability score equals calculate_stability_score on postprocess_masks") {
     // The generator counts the upsampled logits without upsampling whole masks; the score
-    // must be bit-identical to the official definition on every kind of logits: smooth
-    // steep edges, a shallow cone, noise (every block straddles the thresholds), exact
-    // threshold values, and sizes where stage B copies (crop long side 1024).
+    // must be bit-identical to the official definition on every kind of logits (above),
+    // and sizes where stage B copies (crop long side 1024).
     struct size_case {
         int h, w;
     };
     for (size_case sz : {size_case{480, 640}, size_case{333, 100}, size_case{1024, 700}, size_case{97, 1301}}) {
         CAPTURE(sz.h);
         CAPTURE(sz.w);
-        sam::amg_params p;
-        p.points_per_side = 2;
-        p.pred_iou_thresh = 0.0;
-        p.stability_score_thresh = 0.0;
-        p.box_nms_thresh = 1.0;
-        p.stability_score_offset = 0.75;
-        sam::amg_generator g(p, sz.h, sz.w);
-        const size_t P = 256 * 256;
-        std::vector<float> iou(4 * 4), masks(4 * 4 * P);
-        uint32_t rng = 12345u + sz.h;
-        auto rnd = [&]() { return (rng = rng * 1664525u + 1013904223u) / 4294967296.0f; };
-        for (int i = 0; i < 4; i++)
-            for (int c = 0; c < 4; c++) {
-                iou[i * 4 + c] = 0.5f + 0.01f * (i * 4 + c);  // identifies the mask in the output
-                float *m = &masks[(i * 4 + c) * P];
-                const int kind = (i * 4 + c) % 4;
-                for (int v = 0; v < 256; v++)
-                    for (int u = 0; u < 256; u++) {
-                        float &x = m[v * 256 + u];
-                        if (kind == 0) x = 12.f * std::sin(u * 0.11f + i) * std::cos(v * 0.07f) + 3.f;
-                        else if (kind == 1) x = 30.f - std::hypot(u - 60.f - 9 * i, v - 50.f) * 0.8f;
-                        else if (kind == 2) x = 4.f * rnd() - 2.f;
-                        else x = (float)((u / 7 + v / 5 + i) % 3) - 1.f + (u % 11 == 0 ? 0.75f : 0.f);
-                    }
-            }
+        sam::amg_generator g(every_mask_params(), sz.h, sz.w);
+        std::vector<float> iou, masks;
+        varied_logits(12345u + sz.h, iou, masks);
         REQUIRE(g.add_batch(0, 0, 4, iou.data(), masks.data()).ok());
         std::vector<sam::amg_record> out = g.finish();
         const sam::image_shape in = sam::get_preprocess_shape(sz.h, sz.w);
-        std::vector<float> up((size_t)sz.h * sz.w);
-        size_t checked = 0;
-        for (int i = 0; i < 4; i++)
-            for (int c = 1; c < 4; c++) {
-                sam::postprocess_masks(&masks[(i * 4 + c) * P], in.height, in.width, sz.h, sz.w, up.data());
-                const float want = sam::calculate_stability_score(up.data(), up.size(), 0.f, 0.75f);
-                for (const sam::amg_record &r : out)
-                    if (r.predicted_iou == iou[i * 4 + c] && !(std::isnan(want) && std::isnan(r.stability_score))) {
-                        CAPTURE(i);
-                        CAPTURE(c);
-                        CHECK(r.stability_score == want);
-                        checked++;
-                    }
-            }
+        const size_t checked = check_records(
+            out, iou, masks, sz.h, sz.w,
+            [&](const float *low, float *up) { sam::postprocess_masks(low, in.height, in.width, sz.h, sz.w, up); },
+            [&](const float *low) { return sam::postprocess_to_mask(low, in.height, in.width, sz.h, sz.w); });
         CHECK(checked >= 10);  // all 12 unless a mask is empty (NaN score: dropped by NMS order only)
+    }
+}
+
+TEST_CASE("automatic_mask_generator: SAM 2.1 preprocessing maps points and upsamples as sam2_transforms") {
+    // SAM2AutomaticMaskGenerator: points through SAM2Transforms.transform_coords (x * 1024 / W,
+    // y * 1024 / H), masks and stability scores from one bilinear resize 256 -> crop size.
+    struct size_case {
+        int h, w;
+    };
+    for (size_case sz : {size_case{480, 640}, size_case{333, 100}, size_case{1024, 1024}, size_case{97, 1301}}) {
+        CAPTURE(sz.h);
+        CAPTURE(sz.w);
+        sam::amg_generator g(every_mask_params(), sz.h, sz.w, sam::preprocess_kind::square_1024);
+        CHECK(g.crop_input_size(0).height == 1024);
+        CHECK(g.crop_input_size(0).width == 1024);
+        std::vector<double> pts = g.crop_points(0);
+        sam::sam2::apply_coords(pts.data(), pts.size() / 2, sam::image_shape{sz.h, sz.w});
+        const std::vector<float> pts_1024 = g.crop_points_1024(0);
+        REQUIRE(pts_1024.size() == pts.size());
+        for (size_t k = 0; k < pts.size(); k++) CHECK(pts_1024[k] == (float)pts[k]);
+
+        std::vector<float> iou, masks;
+        varied_logits(777u + sz.w, iou, masks);
+        REQUIRE(g.add_batch(0, 0, 4, iou.data(), masks.data()).ok());
+        std::vector<sam::amg_record> out = g.finish();
+        const size_t checked = check_records(
+            out, iou, masks, sz.h, sz.w, [&](const float *low, float *up) { sam::sam2::postprocess_masks(low, sz.h, sz.w, up); },
+            [&](const float *low) { return sam::sam2::postprocess_to_mask(low, sz.h, sz.w); });
+        CHECK(checked >= 10);
     }
 }

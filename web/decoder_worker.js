@@ -1,12 +1,23 @@
 // decoder_worker.js - SAM's prompt encoder + mask decoder (any ONNX decoder with the
-// official interface) in ONNX Runtime Web's wasm backend, off the main thread, speaking
-// the decoder worker protocol (/work/notes/decoder_worker_protocol.md; the app's side
-// is src/platform/web/worker_decoder.cpp, its scheduling src/app/decoder_scheduler.cpp).
-// Thin on purpose: it loads the session, fetches the embedding itself by URL (.npy, f32
-// or f16 [1,256,64,64], checked as the core's embedding_from_npy checks it), wraps arrays
+// official interface: SAM 1's, or SAM 2.1's as common SAM 2 exporters name it) in ONNX
+// Runtime Web's wasm backend, off the main thread, speaking the decoder worker protocol
+// (/work/notes/decoder_worker_protocol.md; the app's side is
+// src/platform/web/worker_decoder.cpp, its scheduling src/app/decoder_scheduler.cpp).
+// Thin on purpose: it loads the session, fetches the image's features itself by URL
+// (.npy, f32 or f16, checked as the core's feature_from_npy checks them), wraps arrays
 // as tensors, runs, and posts iou_predictions and low_res_masks back. Messages are
 // handled one at a time in arrival order, so no result of a decode sent before an
 // embedding is ever posted after it. Batches are looped here (one prompt per run).
+// Embedding messages:
+//   SAM 1:   {type:'embedding', id, url, name?, dtype?}  one [1,256,64,64] file -> image_embeddings
+//            {type:'embedding', id, data: Float32Array(256*64*64)}  computed in the browser
+//   SAM 2.1: {type:'embedding', id, urls: {image_embed: url, high_res_feats_0: url,
+//            high_res_feats_1: url}, shapes: {name: [1, C, H, W]}, name?, dtype?}  one file
+//            per decoder input, shapes from the dataset's model spec (name: for messages)
+// The decoder's own image-side inputs must be exactly the features given (a SAM 1
+// decoder with SAM 2.1 features is refused, naming both); the loaded message names them
+// (`...;features=image_embed,high_res_feats_0,high_res_feats_1`). SAM 2.1's decoder has no
+// orig_im_size and pads the prompt itself; the app lays the points out per family.
 import * as ort from './ort.wasm.min.mjs';
 import * as names from './decoder_onnx_names.js';
 
@@ -20,9 +31,9 @@ const threads = !self.crossOriginIsolated ? 1
 ort.env.wasm.numThreads = threads;
 
 const EMBEDDING_SHAPE = [1, 256, 64, 64];
-const EXPECTED = '(1, 256, 64, 64) float32 or float16';
 let session = null;
-let embedding = null;
+let sessionFeatures = [];  // the decoder's image-side inputs (SAM 1: image_embeddings; SAM 2.1: three)
+let features = null;       // {input name: ort.Tensor} of the current image
 
 const DTYPES = { '<f4': 'float32', '<f2': 'float16', '<f8': 'float64', '|u1': 'uint8', '|i1': 'int8', '|b1': 'bool',
   '<i2': 'int16', '<u2': 'uint16', '<i4': 'int32', '<u4': 'uint32', '<i8': 'int64', '<u8': 'uint64' };
@@ -35,12 +46,22 @@ function halfToFloat(h) {
   if (e === 31) return f ? NaN : s * Infinity;
   return s * 2 ** (e - 15) * (1 + f / 1024);
 }
+// All 65536 halves as floats: SAM 2.1's 3.7 M values per image convert by lookup.
+let HALVES = null;
+function halfTable() {
+  if (!HALVES) {
+    HALVES = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) HALVES[h] = halfToFloat(h);
+  }
+  return HALVES;
+}
 
-// A .npy file -> Float32Array(256*64*64), or an Error naming the file and the problem
-// (the same wording as the core's embedding_from_npy).
-function parseEmbedding(buf, name) {
+// A .npy file -> Float32Array of `shape`, or an Error naming the file and the problem
+// (the same wording as the core's feature_from_npy / embedding_from_npy).
+function parseFeature(buf, name, shape) {
+  const expected = `${shapeString(shape)} float32 or float16`;
   const b = new Uint8Array(buf);
-  const bad = (what) => new Error(`${name}: ${what}; expected a little-endian C-order ${EXPECTED} array`);
+  const bad = (what) => new Error(`${name}: ${what}; expected a little-endian C-order ${expected} array`);
   if (b.length < 10 || b[0] !== 0x93 || String.fromCharCode(...b.subarray(1, 6)) !== 'NUMPY') return bad('not a .npy file (missing \\x93NUMPY magic)');
   const major = b[6];
   const dv = new DataView(buf);
@@ -52,22 +73,27 @@ function parseEmbedding(buf, name) {
   const descr = /'descr'\s*:\s*'([^']*)'/.exec(header), order = /'fortran_order'\s*:\s*(True|False)/.exec(header);
   const shapeM = /'shape'\s*:\s*\(([^)]*)\)/.exec(header);
   if (!descr || !order || !shapeM) return bad('.npy header lacks descr, fortran_order or shape');
-  const shape = shapeM[1].split(',').map((s) => s.trim()).filter((s) => s.length).map(Number);
+  const got = shapeM[1].split(',').map((x) => x.trim()).filter((x) => x.length).map(Number);
   const dtype = DTYPES[descr[1]];
   if (!dtype) return bad(`dtype ${descr[1]}${descr[1][0] === '>' ? ' (big-endian)' : ''} is not supported`);
-  if (shape.join() !== EMBEDDING_SHAPE.join() || (dtype !== 'float32' && dtype !== 'float16'))
-    return new Error(`${name}: shape ${shapeString(shape)} ${dtype}, expected ${EXPECTED}`);
+  if (got.join() !== shape.join() || (dtype !== 'float32' && dtype !== 'float16'))
+    return new Error(`${name}: shape ${shapeString(got)} ${dtype}, expected ${expected}`);
   if (order[1] === 'True') return bad('Fortran-order arrays are not supported (expected C order)');
-  const n = 256 * 64 * 64, size = dtype === 'float32' ? 4 : 2, dataStart = start + headerLen;
+  const n = shape.reduce((a, d) => a * d, 1), size = dtype === 'float32' ? 4 : 2, dataStart = start + headerLen;
   if (b.length - dataStart < n * size) return bad(`truncated data (${b.length - dataStart} bytes, expected ${n * size})`);
   const out = new Float32Array(n);
+  if (size === 4) {
+    for (let i = 0; i < n; i++) out[i] = dv.getFloat32(dataStart + 4 * i, true);
+  } else {
+    const table = halfTable();
+    for (let i = 0; i < n; i++) out[i] = table[dv.getUint16(dataStart + 2 * i, true)];
+  }
   for (let i = 0; i < n; i++) {
-    const v = size === 4 ? dv.getFloat32(dataStart + 4 * i, true) : halfToFloat(dv.getUint16(dataStart + 2 * i, true));
-    if (!Number.isFinite(v)) {
-      const x = i % 64, y = Math.floor(i / 64) % 64, c = Math.floor(i / 4096);
-      return new Error(`${name}: embedding holds ${Number.isNaN(v) ? 'NaN' : 'Inf'} at [0, ${c}, ${y}, ${x}] (corrupt embedding)`);
+    if (!Number.isFinite(out[i])) {
+      const at = [];
+      for (let k = shape.length - 1, rest = i; k >= 0; k--) { at.unshift(rest % shape[k]); rest = Math.floor(rest / shape[k]); }
+      return new Error(`${name}: embedding holds ${Number.isNaN(out[i]) ? 'NaN' : 'Inf'} at [${at.join(', ')}] (corrupt embedding)`);
     }
-    out[i] = v;
   }
   return out;
 }
@@ -75,34 +101,51 @@ function parseEmbedding(buf, name) {
 async function load(m) {
   try {
     const s = await ort.InferenceSession.create(m.url, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    // SAM 2.1 when it takes any of SAM 2.1's features, else SAM 1 (the official names).
+    const family = names.SAM2_1_FEATURES.some((n) => s.inputNames.includes(n)) ? names.SAM2_1_FEATURES : names.SAM1_FEATURES;
     const missing = [
-      ...names.REQUIRED_INPUTS.filter((n) => !s.inputNames.includes(n)).map((n) => `input ${n}`),
+      ...[...family, ...names.PROMPT_INPUTS].filter((n) => !s.inputNames.includes(n)).map((n) => `input ${n}`),
       ...names.REQUIRED_OUTPUTS.filter((n) => !s.outputNames.includes(n)).map((n) => `output ${n}`)];
     if (missing.length) throw new Error(`not a SAM decoder (missing ${missing.join(', ')})`);
     session = s;
+    sessionFeatures = family;
+    features = null;
     const meta = (s.outputMetadata || []).find((o) => o && o.name === names.LOW_RES_MASKS);
     const k = meta && meta.shape && typeof meta.shape[1] === 'number' ? meta.shape[1] : 0;
     const variant = s.outputNames.includes(names.MASKS) ? 'official (with masks)' : 'fast (low-res only)';
-    self.postMessage({ type: 'loaded', ok: true, message: `backend=ORT ${ort.env.versions?.web || ''} wasm;threads=${threads};outputs=${k};variant=${variant}` });
+    self.postMessage({ type: 'loaded', ok: true, message: `backend=ORT ${ort.env.versions?.web || ''} wasm;threads=${threads};outputs=${k};variant=${variant};features=${family.join(',')}` });
   } catch (e) {
     const msg = String(e && e.message || e);
     self.postMessage({ type: 'loaded', ok: false, message: msg.includes(m.url) ? msg : `${m.url}: ${msg}` });
   }
 }
 
+async function fetchFeature(url, name, shape) {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status} ${r.statusText}`);
+  const data = parseFeature(await r.arrayBuffer(), name, shape);
+  if (data instanceof Error) throw data;
+  return new ort.Tensor('float32', data, shape);
+}
+
 async function setImage(m) {
-  embedding = null;
+  features = null;
   const name = m.name || m.url || 'embedding';
   try {
-    let data = m.data;
-    if (!data) {
-      const r = await fetch(m.url);
-      if (!r.ok) throw new Error(`${m.url}: HTTP ${r.status} ${r.statusText}`);
-      data = parseEmbedding(await r.arrayBuffer(), name);
-      if (data instanceof Error) throw data;
+    let given;
+    if (m.urls) {
+      const inputs = Object.keys(m.urls);
+      const tensors = await Promise.all(inputs.map((k) => fetchFeature(m.urls[k], m.urls[k], (m.shapes || {})[k] || [])));
+      given = Object.fromEntries(inputs.map((k, i) => [k, tensors[i]]));
+    } else if (m.data) {
+      if (m.data.length !== 256 * 64 * 64) throw new Error(`${name}: ${m.data.length} floats, expected ${shapeString(EMBEDDING_SHAPE)} float32 or float16`);
+      given = { [names.IMAGE_EMBEDDINGS]: new ort.Tensor('float32', m.data, EMBEDDING_SHAPE) };
+    } else {
+      given = { [names.IMAGE_EMBEDDINGS]: await fetchFeature(m.url, name, EMBEDDING_SHAPE) };
     }
-    if (data.length !== 256 * 64 * 64) throw new Error(`${name}: ${data.length} floats, expected ${EXPECTED}`);
-    embedding = new ort.Tensor('float32', data, EMBEDDING_SHAPE);
+    const have = Object.keys(given).sort().join(', '), want = [...sessionFeatures].sort().join(', ');
+    if (session && have !== want) throw new Error(`${name}: the image's features are ${have}, but the decoder takes ${want} (a decoder of another model family?)`);
+    features = given;
     self.postMessage({ type: 'embedding', id: m.id, ok: true, message: '' });
   } catch (e) {
     self.postMessage({ type: 'embedding', id: m.id, ok: false, message: String(e && e.message || e) });
@@ -111,16 +154,16 @@ async function setImage(m) {
 
 // One decode: {iou, lowRes, ms}.
 async function run(pointCoords, pointLabels, maskInput, origImSize) {
-  if (!session || !embedding) throw new Error('decoder or embedding not loaded');
+  if (!session || !features) throw new Error('decoder or embedding not loaded');
   const n = pointLabels.length;
   const feeds = {
-    [names.IMAGE_EMBEDDINGS]: embedding,
+    ...features,
     [names.POINT_COORDS]: new ort.Tensor('float32', pointCoords, [1, n, 2]),
     [names.POINT_LABELS]: new ort.Tensor('float32', pointLabels, [1, n]),
     [names.MASK_INPUT]: new ort.Tensor('float32', maskInput || new Float32Array(256 * 256), [1, 1, 256, 256]),
     [names.HAS_MASK_INPUT]: new ort.Tensor('float32', new Float32Array([maskInput ? 1 : 0]), [1]),
   };
-  // The official export requires orig_im_size even though only low_res_masks is used.
+  // The official SAM 1 export requires orig_im_size even though only low_res_masks is used.
   if (session.inputNames.includes(names.ORIG_IM_SIZE)) feeds[names.ORIG_IM_SIZE] = new ort.Tensor('float32', origImSize, [2]);
   const t0 = performance.now();
   const out = await session.run(feeds, [names.IOU_PREDICTIONS, names.LOW_RES_MASKS]);

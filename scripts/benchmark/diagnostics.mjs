@@ -4,11 +4,13 @@
 // paused (samAnnotator.pause()). On a machine without a GPU every frame the app draws goes
 // through software WebGL and competes with the decoder for CPU.
 //   const d = await worker_decode_probe(page, n) -> {running: summary, paused: summary} | {error}
+// A SAM 2.1 decoder ({ padding: false }) gets one click without the padding point, which its
+// graph adds itself (src/app/model_transforms.h).
 import { summarize } from './stats.mjs';
 
-export async function worker_decode_probe(page, n = 8) {
+export async function worker_decode_probe(page, n = 8, { padding = true } = {}) {
     try {
-        const run = () => page.evaluate(async (count) => {
+        const run = () => page.evaluate(async ({ count, pad }) => {
             const w = Module.samDecoderWorker;
             const out = [];
             for (let i = 0; i < count; i++) {
@@ -18,7 +20,8 @@ export async function worker_decode_probe(page, n = 8) {
                     w.addEventListener('message', h);
                     setTimeout(() => reject(new Error('worker did not answer in 30 s')), 30000);
                     w.postMessage({
-                        type: 'decode', id, pointCoords: new Float32Array([200 + 40 * i, 300, 0, 0]), pointLabels: new Float32Array([1, -1]),
+                        type: 'decode', id, pointCoords: new Float32Array(pad ? [200 + 40 * i, 300, 0, 0] : [200 + 40 * i, 300]),
+                        pointLabels: new Float32Array(pad ? [1, -1] : [1]),
                         maskInput: null, origImSize: new Float32Array([1500, 2250]),
                     });
                 });
@@ -26,7 +29,7 @@ export async function worker_decode_probe(page, n = 8) {
                 out.push(r.ms);
             }
             return out;
-        }, n);
+        }, { count: n, pad: padding });
         const running = await run();
         await page.evaluate(() => window.samAnnotator.pause());
         let paused;

@@ -2,8 +2,7 @@
 
 #include <utility>
 
-#include "core/mask_postprocess.h"
-#include "core/resize_longest_side.h"
+#include "app/model_transforms.h"
 #include "core/rle.h"
 
 namespace sam {
@@ -14,9 +13,8 @@ accept_outcome accept_candidate(document_state &d, const accept_input &in) {
         out.notice = "Nothing to accept";
         return out;
     }
-    // Full resolution only here: the official postprocess_masks, thresholded at 0.
-    const image_shape resized = get_preprocess_shape(in.image_h, in.image_w);
-    rle mask = postprocess_to_rle(in.low_res, resized.height, resized.width, in.image_h, in.image_w);
+    // Full resolution only here: the official postprocessing, thresholded at 0.
+    rle mask = model_postprocess_to_rle(in.preprocess, in.low_res, in.image_h, in.image_w);
     if (rle_area(mask) == 0) {
         out.notice = "The selected mask is empty: nothing accepted";
         return out;

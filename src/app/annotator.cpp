@@ -38,8 +38,8 @@ void request_prompt(annotator &app) {
     if (!app.data.image_ready || !app.data.embedding_ready || app.decoder.status() != decoder_status::ready ||
         !decoder_free_for_prompts(app))
         return;
-    prompt_send(app.prompt, app.decoder, request_kind::prompt, app.prompt.shape, app.data.image.height,
-                app.data.image.width, platform_last_input_ms(), platform_now_ms());
+    prompt_send(app.prompt, app.decoder, app.data.data.spec, request_kind::prompt, app.prompt.shape,
+                app.data.image.height, app.data.image.width, platform_last_input_ms(), platform_now_ms());
 }
 
 void start_restore(annotator &app) {
@@ -173,6 +173,38 @@ void open_local_images(annotator &app, const local_plan &plan) {
     annotator_open_image(app, 0);
 }
 
+// The feature files and dtype of a manifest entry the server sent (POST /api/embed): SAM
+// 2.1 lists its three under "features"; SAM 1 has the one "embedding".
+void take_entry_features(const json &j, const model_spec &spec, manifest_image &e) {
+    if (j.contains("embedding_dtype") && j["embedding_dtype"].is_string()) e.embedding_dtype = j["embedding_dtype"];
+    e.features.assign(spec.features.size(), std::string());
+    const json none = json::object();
+    const json &files = j.contains("features") && j["features"].is_object() ? j["features"] : none;
+    for (size_t k = 0; k < spec.features.size(); ++k) {
+        auto f = files.find(spec.features[k].name);
+        if (f != files.end() && f->is_string()) e.features[k] = f->get<std::string>();
+    }
+    if (spec.features.size() == 1 && e.features[0].empty()) e.features[0] = e.embedding;
+}
+
+// The decoder's set_image of a manifest image: its one embedding by URL (SAM 1), or one URL
+// per feature tensor of the model spec (SAM 2.1), which the worker fetches itself.
+decoder_embedding embedding_of(const dataset_state &d, const manifest_image &entry) {
+    decoder_embedding e;
+    e.name = entry.embedding;
+    e.dtype = entry.embedding_dtype;
+    const model_spec &spec = d.data.spec;
+    if (spec.features.size() <= 1 || entry.features.size() != spec.features.size()) {
+        e.url = platform_absolute_url(resource_url(d, entry.embedding));
+        return e;
+    }
+    for (size_t k = 0; k < spec.features.size(); ++k)
+        e.features.push_back(decoder_feature{spec.features[k].name,
+                                             platform_absolute_url(resource_url(d, entry.features[k])),
+                                             entry.features[k], spec.features[k].shape});
+    return e;
+}
+
 // scripts/serve --encoder embeds a dropped image into the served dataset (POST
 // /api/embed); the new manifest entry joins the image list and opens.
 void upload_for_embedding(annotator &app, const std::string &name, std::vector<uint8_t> bytes) {
@@ -195,7 +227,8 @@ void upload_for_embedding(annotator &app, const std::string &name, std::vector<u
         }
         manifest_image e{j["id"].get<int>(), j["file"].get<std::string>(), j["width"].get<int>(),
                          j["height"].get<int>(), j["sha256"].is_string() ? j["sha256"].get<std::string>() : "",
-                         j["embedding"].get<std::string>(), "float32"};
+                         j["embedding"].get<std::string>(), "float32", {}};
+        take_entry_features(j, app.data.data.spec, e);
         int index = -1;
         for (size_t i = 0; i < app.data.data.images.size(); ++i)
             if (app.data.data.images[i].id == e.id) index = (int)i;
@@ -295,7 +328,7 @@ void import_label_files(annotator &app) {
         return add_error(app.messages, "none of the " + std::to_string(boxes.size()) + " detector label files dropped is " +
                                            file_stem(entry->file) + ".txt, the shown image's");
     drop_prompt(app);
-    detector_import_yolo(app.detector, file->first, file->second, *entry, app.messages);
+    detector_import_yolo(app.detector, file->first, file->second, *entry, app.data.data.spec, app.messages);
 }
 
 void set_computed_embedding(annotator &app, const manifest_image &entry, const std::vector<float> &data) {
@@ -456,11 +489,7 @@ void annotator_open_image(annotator &app, int index) {
     }
     const std::string url = resource_url(d, entry.embedding);
     if (!is_local_url(url)) {
-        decoder_embedding e;
-        e.url = platform_absolute_url(url);
-        e.name = entry.embedding;
-        e.dtype = entry.embedding_dtype;
-        d.embedding_id = app.decoder.set_image(std::move(e));
+        d.embedding_id = app.decoder.set_image(embedding_of(d, entry));
         return;
     }
     load_resource(d, url, [&app, generation, entry](const status &st, std::vector<uint8_t> &&bytes) {
@@ -517,7 +546,7 @@ void annotator_add_local_file(annotator &app, const std::string &name, std::vect
             if (!is_detector_json(text)) return import_coco_file(app, name, text);
             if (const manifest_image *entry = detector_target(app, name)) {
                 drop_prompt(app);
-                detector_import_coco(app.detector, name, text, *entry, app.messages);
+                detector_import_coco(app.detector, name, text, *entry, app.data.data.spec, app.messages);
             }
             return;
         }
@@ -626,6 +655,7 @@ void annotator_accept(annotator &app, accept_merge merge) {
     in.low_res = logits;
     in.image_w = app.data.image.width;
     in.image_h = app.data.image.height;
+    in.preprocess = app.data.data.spec.preprocess;
     in.image_id = entry->id;
     in.score = app.prompt.result.iou_predictions[(size_t)app.prompt.selected_output];
     for (const click_point &p : app.prompt.shape.points) in.prompts.points.push_back(prompt_point{p.x, p.y, p.label});
@@ -679,8 +709,8 @@ void annotator_start_everything(annotator &app) {
     if (everything_active(app.everything) || detector_active(app.detector) || !entry || !app.data.image_ready ||
         !app.data.embedding_ready)
         return;
-    status st = everything_start(app.everything, app.proposals, app.data.image.height, app.data.image.width, entry->id,
-                                 entry->file, platform_now_ms());
+    status st = everything_start(app.everything, app.proposals, app.data.data.spec, app.data.image.height,
+                                 app.data.image.width, entry->id, entry->file, platform_now_ms());
     if (!st) return add_error(app.messages, st.message);
     drop_prompt(app);
 }

@@ -17,9 +17,10 @@ constexpr int k_low_res = 256;                           // low_res_masks are K 
 constexpr size_t k_low_res_count = 256 * 256;            // floats per low-res mask
 constexpr size_t k_decoder_embedding_count = 256 * 64 * 64;  // image_embeddings [1,256,64,64]
 
-// One interactive decode. Points in the 1024 frame (apply_coords already applied),
-// labels 1 positive / 0 negative / 2,3 box corners / -1 padding (the caller adds the
-// padding point, as the official predictor does).
+// One interactive decode. Points in the 1024 frame (the model's apply_coords already
+// applied), labels 1 positive / 0 negative / 2,3 box corners / -1 padding, laid out as
+// the model family's predictor does (model_transforms.h: SAM 1's caller adds the padding
+// point; SAM 2.1's decoder adds it itself).
 struct decoder_request {
     std::vector<float> point_coords;  // N x 2 (x, y)
     std::vector<float> point_labels;  // N
@@ -44,7 +45,7 @@ struct decoder_result {
     uint64_t request_id = 0;
     int mask_count = 0;                  // K: 4 = the official export (0 single-mask token, 1-3 multimask)
     std::vector<float> iou_predictions;  // K
-    std::vector<float> low_res_masks;    // K x 256 x 256 logits over the padded 1024 frame / 4
+    std::vector<float> low_res_masks;    // K x 256 x 256 logits over the model's 1024 frame / 4
     double decode_ms = 0;                // measured inside the worker
     std::string error;                   // non-empty if this request failed
 };
@@ -61,13 +62,23 @@ struct decoder_batch_result {
     std::string error;
 };
 
+// One feature tensor of a model with several per image (SAM 2.1), fetched by URL.
+struct decoder_feature {
+    std::string input;           // the decoder input it feeds ("high_res_feats_0")
+    std::string url;             // absolute
+    std::string file;            // for messages ("embeddings/high_res_feats_0/cat.npy")
+    std::vector<int64_t> shape;  // from the dataset's model spec, e.g. {1, 32, 256, 256}
+};
+
 // An image embedding for set_image: by URL (the worker fetches and parses the .npy
-// itself, f32 or f16 [1,256,64,64]) or as data computed or opened in the browser.
+// itself, f32 or f16 [1,256,64,64]), as data computed or opened in the browser, or
+// (SAM 2.1) as one URL per feature tensor, each .npy f32 or f16 of its spec shape.
 struct decoder_embedding {
-    std::string url;          // absolute, or empty when `data` is given
+    std::string url;          // absolute, or empty when `data` or `features` is given
     std::string name;         // for messages ("embeddings/cat.npy")
     std::string dtype;        // "float32" / "float16" (a hint; the file's header decides)
     std::vector<float> data;  // 256*64*64 when url is empty
+    std::vector<decoder_feature> features;  // non-empty: the model's feature files (url and data unused)
 };
 
 // What a backend reports; every call happens on the main thread, between frames.

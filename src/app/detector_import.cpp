@@ -4,9 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "app/dataset.h"
+#include "app/model_transforms.h"
 #include "core/box_prompts.h"
-#include "core/mask_postprocess.h"
-#include "core/resize_longest_side.h"
 #include "core/rle.h"
 
 namespace sam {
@@ -19,7 +18,7 @@ std::string base_name(const std::string &path) {
 }
 
 void start(detector_state &s, const std::string &name, const std::vector<detector_box> &boxes,
-           const manifest_image &entry, app_messages &m) {
+           const manifest_image &entry, const model_spec &model, app_messages &m) {
     if (detector_active(s)) return add_error(m, name + ": another detector file is still running");
     s.jobs.clear();
     for (const detector_box &b : boxes) {
@@ -31,6 +30,7 @@ void start(detector_state &s, const std::string &name, const std::vector<detecto
     }
     if (s.jobs.empty()) return add_notice(m, name + ": no boxes for " + coco_file_name(entry));
     s.file = name;
+    s.model = model;
     s.image_id = entry.id;
     s.image_w = entry.width;
     s.image_h = entry.height;
@@ -66,7 +66,7 @@ bool is_detector_json(const std::string &text) {
 }
 
 void detector_import_coco(detector_state &s, const std::string &name, const std::string &text,
-                          const manifest_image &entry, app_messages &m) {
+                          const manifest_image &entry, const model_spec &model, app_messages &m) {
     detector_boxes d;
     std::vector<std::string> problems;
     status st = parse_coco_boxes(text, name, d, problems);
@@ -84,7 +84,7 @@ void detector_import_coco(detector_state &s, const std::string &name, const std:
         }
         boxes.push_back(b);
     }
-    start(s, name, boxes, entry, m);
+    start(s, name, boxes, entry, model, m);
 }
 
 void detector_set_classes(detector_state &s, const std::string &name, const std::string &text, app_messages &m) {
@@ -94,14 +94,14 @@ void detector_set_classes(detector_state &s, const std::string &name, const std:
 }
 
 void detector_import_yolo(detector_state &s, const std::string &name, const std::string &text,
-                          const manifest_image &entry, app_messages &m) {
+                          const manifest_image &entry, const model_spec &model, app_messages &m) {
     std::vector<detector_box> boxes;
     std::vector<std::string> problems;
     parse_yolo_boxes(text, name, coco_file_name(entry), entry.width, entry.height, s.yolo_classes, boxes, problems);
     for (const std::string &p : problems) add_error(m, p);
     for (detector_box &b : boxes)
         if (b.category.empty()) b.category = "class " + std::to_string(b.category_id - 1);
-    start(s, name, boxes, entry, m);
+    start(s, name, boxes, entry, model, m);
 }
 
 void detector_tick(detector_state &s, decoder_scheduler &sched) {
@@ -109,7 +109,9 @@ void detector_tick(detector_state &s, decoder_scheduler &sched) {
     const image_shape original{s.image_h, s.image_w};
     while (s.outstanding.size() < 2 && s.sent < s.jobs.size()) {
         decoder_batch b;
-        b.multimask = false;  // SAM's box prompt takes the single-mask output, as scripts/embed --boxes
+        // SAM's box prompt takes the single-mask output, as scripts/embed --boxes; SAM 2.1's
+        // choice among all four needs them all back
+        b.multimask = s.model.single_mask == single_mask_rule::dynamic_stability;
         b.orig_h = s.image_h;
         b.orig_w = s.image_w;
         const size_t n = std::min(k_max_batch, s.jobs.size() - s.sent);
@@ -117,9 +119,11 @@ void detector_tick(detector_state &s, decoder_scheduler &sched) {
             const detector_state::job &j = s.jobs[i];
             // the server's convention (sam_amg box): XYWH -> XYXY with x1 = x + w
             double xyxy[4] = {j.bbox[0], j.bbox[1], j.bbox[0] + j.bbox[2], j.bbox[1] + j.bbox[3]};
-            apply_boxes(xyxy, 1, original);
-            b.prompts.push_back(decoder_prompt{{(float)xyxy[0], (float)xyxy[1], (float)xyxy[2], (float)xyxy[3]},
-                                               {2.0f, 3.0f}});
+            model_apply_boxes(s.model.preprocess, xyxy, 1, original);
+            const float box[4] = {(float)xyxy[0], (float)xyxy[1], (float)xyxy[2], (float)xyxy[3]};
+            decoder_prompt q;
+            model_prompt(s.model.family, {}, {}, box, q.point_coords, q.point_labels);
+            b.prompts.push_back(std::move(q));
         }
         s.outstanding.push_back(detector_state::batch_job{sched.request_batch(std::move(b)), s.sent, n});
         s.sent += n;
@@ -134,7 +138,6 @@ bool detector_take(detector_state &s, const decoder_batch_result &r, app_message
     const size_t k = (size_t)std::max(0, r.mask_count);
     const bool sized = k > 0 && r.offset + r.count <= job.count && r.iou_predictions.size() == r.count * k &&
                        r.low_res_masks.size() == r.count * k * k_low_res_count;
-    const image_shape in = get_preprocess_shape(s.image_h, s.image_w);
     for (size_t i = 0; i < (r.error.empty() ? r.count : job.count - r.offset); ++i) {
         const size_t index = job.first + r.offset + i;
         if (index >= s.jobs.size()) break;
@@ -148,9 +151,11 @@ bool detector_take(detector_state &s, const decoder_batch_result &r, app_message
             add_error(m, describe(s, j) + ": decoder: unexpected low_res_masks size");
             continue;
         }
-        // token 0: the single-mask output (K = 4) or the only one (K = 1)
+        // the single-mask output of K = 4 (by the model's rule), or the only one (K = 1)
         const float *low = r.low_res_masks.data() + i * k * k_low_res_count;
-        rle mask = postprocess_to_rle(low, in.height, in.width, s.image_h, s.image_w);
+        const int pick = model_single_mask(s.model.single_mask, r.iou_predictions.data() + i * k, low, (int)k);
+        low += (size_t)pick * k_low_res_count;
+        rle mask = model_postprocess_to_rle(s.model.preprocess, low, s.image_h, s.image_w);
         if (rle_area(mask) == 0) {
             s.empty.push_back(describe(s, j));
             continue;

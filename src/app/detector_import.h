@@ -1,10 +1,12 @@
 // detector_import.h - detector boxes (a COCO JSON of boxes or detection results, or YOLO
 // labels + a class list) for the shown image, run as SAM box prompts: batches of
 // <= k_max_batch boxes per decoder message through the decoder seam, the single-mask
-// output (token 0) of each upsampled and stored as RLE, as scripts/embed --boxes does.
+// output of each (SAM 1: token 0, as scripts/embed --boxes does; SAM 2.1: its dynamic
+// choice, sam2::select_single_mask, so all four outputs come back) upsampled with the
+// model's postprocessing (model_transforms.h) and stored as RLE.
 // When all came back (or on cancel) the masks become machine-made annotations with the
 // detector's category (created when missing) and score, as one undo step.
-//   detector_import_coco(s, name, text, entry, m);  each frame: detector_tick(s, sched);
+//   detector_import_coco(s, name, text, entry, spec, m);  each frame: detector_tick(s, sched);
 //   a batch result: detector_take(s, r, m);  done: detector_finish(s, doc, m)
 #pragma once
 #include <cstdint>
@@ -16,6 +18,7 @@
 #include "app/document.h"
 #include "app/manifest.h"
 #include "app/messages.h"
+#include "core/model_spec.h"
 
 namespace sam {
 
@@ -30,6 +33,7 @@ struct detector_state {
         std::string category;
     };
     std::string file;  // the file being imported ("" = none running)
+    model_spec model;  // the dataset's, when the import started
     int64_t image_id = 0;
     int image_w = 0, image_h = 0;
     std::vector<job> jobs;
@@ -52,9 +56,9 @@ bool detector_active(const detector_state &s);
 bool is_detector_json(const std::string &text);
 // Start an import for the image `entry` (boxes of other images are left out).
 void detector_import_coco(detector_state &s, const std::string &name, const std::string &text,
-                          const manifest_image &entry, app_messages &m);
+                          const manifest_image &entry, const model_spec &model, app_messages &m);
 void detector_import_yolo(detector_state &s, const std::string &name, const std::string &text,
-                          const manifest_image &entry, app_messages &m);
+                          const manifest_image &entry, const model_spec &model, app_messages &m);
 void detector_set_classes(detector_state &s, const std::string &name, const std::string &text, app_messages &m);
 void detector_tick(detector_state &s, decoder_scheduler &sched);
 // A batch result; false if it is not this import's. All came back: ready to finish.

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "app/model_transforms.h"
 #include "core/rle.h"
 
 namespace sam {
@@ -43,8 +44,8 @@ void finish(everything_state &e, proposals_state &p, app_messages &m, double now
 
 bool everything_active(const everything_state &e) { return e.generator != nullptr; }
 
-status everything_start(everything_state &e, proposals_state &p, int image_h, int image_w, int64_t image_id,
-                        const std::string &image_file, double now_ms) {
+status everything_start(everything_state &e, proposals_state &p, const model_spec &model, int image_h, int image_w,
+                        int64_t image_id, const std::string &image_file, double now_ms) {
     if (everything_active(e)) return status::failure("segment everything is already running");
     amg_params params;
     params.points_per_side = e.points_per_side;
@@ -52,7 +53,8 @@ status everything_start(everything_state &e, proposals_state &p, int image_h, in
     params.stability_score_thresh = e.stability_thresh;
     status st = amg_params_validate(params);
     if (!st) return status::failure("segment everything: " + st.message);
-    e.generator = std::make_unique<amg_generator>(params, image_h, image_w);
+    e.generator = std::make_unique<amg_generator>(params, image_h, image_w, model.preprocess);
+    e.family = model.family;
     e.points_1024 = e.generator->crop_points_1024(0);  // crop 0 = the whole image
     e.total = e.points_1024.size() / 2;
     e.sent = e.done = 0;
@@ -85,8 +87,11 @@ void everything_tick(everything_state &e, decoder_scheduler &s) {
         b.orig_w = e.image_w;
         const size_t n = std::min(k_max_batch, e.total - e.sent);
         for (size_t i = e.sent; i < e.sent + n; ++i) {
-            // one positive point and the padding point, as the official predictor pads
-            b.prompts.push_back(decoder_prompt{{e.points_1024[2 * i], e.points_1024[2 * i + 1], 0.0f, 0.0f}, {1.0f, -1.0f}});
+            // one positive point (SAM 1: and the padding point, as the official predictor pads)
+            decoder_prompt q;
+            model_prompt(e.family, {e.points_1024[2 * i], e.points_1024[2 * i + 1]}, {1.0f}, nullptr, q.point_coords,
+                         q.point_labels);
+            b.prompts.push_back(std::move(q));
         }
         e.outstanding.push_back(everything_state::batch_job{s.request_batch(std::move(b)), e.sent, n});
         e.sent += n;

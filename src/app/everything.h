@@ -2,8 +2,11 @@
 // for the image: SAM's automatic mask generator in the core (official parameters; the
 // whole image, no crop layers) fed batches of grid points (<= k_max_batch per decoder
 // message, two batches queued so the worker never waits) through the decoder seam;
-// finish() turns its records into the image's proposals.
-//   everything_start(e, p, h, w, image_id, now);  each frame: everything_tick(e, s);
+// finish() turns its records into the image's proposals. The dataset's model decides the
+// point map, the prompt layout and the mask upsampling (SAM 1 or SAM 2.1: the core's
+// generator with that preprocessing; README's "Segment everything" says how this differs
+// from the official generators).
+//   everything_start(e, p, spec, h, w, image_id, file, now);  each frame: everything_tick(e, s);
 //   a batch result: everything_take(e, p, r, m, now)
 #pragma once
 #include <cstdint>
@@ -29,6 +32,7 @@ struct everything_state {
     };
     std::deque<batch_job> outstanding;
     int image_h = 0, image_w = 0;
+    model_family family = model_family::sam1;  // the dataset's, when the pass started
     int64_t image_id = 0;
     std::string image_file;
     double start_ms = 0;
@@ -38,8 +42,8 @@ struct everything_state {
 };
 
 bool everything_active(const everything_state &e);
-status everything_start(everything_state &e, proposals_state &p, int image_h, int image_w, int64_t image_id,
-                        const std::string &image_file, double now_ms);
+status everything_start(everything_state &e, proposals_state &p, const model_spec &model, int image_h, int image_w,
+                        int64_t image_id, const std::string &image_file, double now_ms);
 void everything_cancel(everything_state &e, proposals_state &p, decoder_scheduler &s);
 // Keeps up to two batches queued in the seam.
 void everything_tick(everything_state &e, decoder_scheduler &s);

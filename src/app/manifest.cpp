@@ -43,6 +43,21 @@ status parse_browser_encoder(const json &model, const std::string &where, manife
     return status::success();
 }
 
+// The model spec and each image's feature files, as the core reads them (version 1 or 2).
+status parse_model(const std::string &text, const std::string &name, manifest &out) {
+    manifest_model mm;
+    status st = manifest_model_parse(text, name, mm);
+    if (!st) return st;
+    out.version = mm.version;
+    out.spec = mm.spec;
+    for (size_t i = 0; i < out.images.size() && i < mm.images.size(); ++i) {
+        manifest_image &im = out.images[i];
+        im.features = mm.images[i].feature_files;
+        if (im.embedding.empty() && !im.features.empty()) im.embedding = im.features[0];
+    }
+    return status::success();
+}
+
 }  // namespace
 
 status model_json_parse(const std::string &text, const std::string &name, manifest &out) {
@@ -62,8 +77,8 @@ status manifest_parse(const std::string &text, const std::string &name, manifest
     json j = json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return status::failure(name + ": not a JSON object");
     if (!get_int(j, "version", out.version)) return status::failure(name + ": missing integer \"version\"");
-    if (out.version != 1)
-        return status::failure(name + ": version " + std::to_string(out.version) + " not supported (expected 1)");
+    if (out.version != 1 && out.version != 2)
+        return status::failure(name + ": version " + std::to_string(out.version) + " not supported (expected 1 or 2)");
     auto model = j.find("model");
     if (model == j.end() || !model->is_object()) return status::failure(name + ": missing object \"model\"");
     get_string(*model, "id", out.model_id);
@@ -86,7 +101,8 @@ status manifest_parse(const std::string &text, const std::string &name, manifest
         if (!get_int(e, "width", im.width) || im.width <= 0) return status::failure(where + ".width must be > 0");
         if (!get_int(e, "height", im.height) || im.height <= 0)
             return status::failure(where + ".height must be > 0");
-        if (!get_string(e, "embedding", im.embedding) && out.encoder.empty())
+        // version 2 names its files under "features" (checked in parse_model)
+        if (!get_string(e, "embedding", im.embedding) && !e.contains("features") && out.encoder.empty())
             return status::failure(where + ".embedding missing (and model.encoder names no encoder to compute it in the browser)");
         if (e.contains("embedding") && im.embedding.empty()) return status::failure(where + ".embedding must be a file name");
         get_string(e, "sha256", im.sha256);
@@ -96,7 +112,7 @@ status manifest_parse(const std::string &text, const std::string &name, manifest
                                    "\" not supported (expected float32 or float16)");
         out.images.push_back(std::move(im));
     }
-    return status::success();
+    return parse_model(text, name, out);
 }
 
 std::string url_resolve(const std::string &base_url, const std::string &relative) {

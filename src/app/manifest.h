@@ -1,11 +1,14 @@
-// manifest.h - reads a dataset's manifest.json (version 1, the contract shared
-// by the embedder, the server and the app; see DESIGN.md). Paths inside are
-// relative to the manifest's URL; resolve them with url_resolve().
+// manifest.h - reads a dataset's manifest.json (the contract shared by the embedder,
+// the server and the app; see DESIGN.md): version 1 (SAM 1) and version 2 (a model
+// spec, e.g. SAM 2.1 with three feature files per image), the spec and each image's
+// feature files read by the core's manifest_model_parse (core/model_spec.h). Paths
+// inside are relative to the manifest's URL; resolve them with url_resolve().
 //   sam::manifest m; sam::status st = sam::manifest_parse(text, "manifest.json", m);
 #pragma once
 #include <string>
 #include <vector>
 
+#include "core/model_spec.h"
 #include "core/status.h"
 
 namespace sam {
@@ -18,6 +21,9 @@ struct manifest_image {
     std::string embedding;        // e.g. "embeddings/cat.npy", [1,256,64,64] f32 or f16; "" = none
                                   // (computed in the browser: the model names an encoder)
     std::string embedding_dtype;  // "float32" or "float16"
+    // One file per spec.features, in its order (SAM 1: {embedding}; SAM 2.1: image_embed,
+    // high_res_feats_0, high_res_feats_1), all of embedding_dtype.
+    std::vector<std::string> features;
 };
 
 struct manifest {
@@ -32,10 +38,12 @@ struct manifest {
     // browser without being asked ("model.browser_encoder"; scripts/embed decides by size).
     std::string encoder;
     bool browser_encoder = false;
+    model_spec spec = sam1_model_spec();  // the model family, its transforms and feature tensors
     std::vector<manifest_image> images;
 };
 
-// Refuses anything but version 1 and names the first bad field ("images[2].width"). An
+// Refuses versions other than 1 and 2 and specs the core does not run, and names the
+// first bad field ("images[2].width", "images[0].features.high_res_feats_1 missing"). An
 // image may leave out "embedding" only when the model names an encoder.
 status manifest_parse(const std::string &text, const std::string &name, manifest &out);
 

@@ -58,9 +58,11 @@ void native_decoder_backend::load(const std::string &url) {
 }
 
 void native_decoder_backend::set_image(uint64_t id, decoder_embedding e) {
+    if (!e.features.empty()) return set_image_features(id, e);
     auto apply = [this, id](const status &st, const std::vector<float> &emb) {
         status s = st ? decoder_->set_image(emb) : st;
         image_set_ = (bool)s;
+        if (s) feature_inputs_ = {"image_embeddings"};
         events_.on_embedding(id, (bool)s, s.message);
     };
     if (e.url.empty()) {
@@ -81,6 +83,38 @@ void native_decoder_backend::set_image(uint64_t id, decoder_embedding e) {
         status ps = st ? embedding_from_npy(bytes.data(), bytes.size(), name, emb) : st;
         *slot = [apply, ps, emb = std::move(emb)] { apply(ps, emb); };
     });
+}
+
+// Every file fetched and checked; the queue waits at this image until the last has come.
+void native_decoder_backend::set_image_features(uint64_t id, const decoder_embedding &e) {
+    struct pending {
+        size_t left = 0;
+        status st;
+        std::vector<std::vector<float>> values;
+    };
+    auto slot = std::make_shared<std::function<void()>>();
+    queue_.push_back(slot);
+    auto got = std::make_shared<pending>();
+    got->left = e.features.size();
+    got->values.resize(e.features.size());
+    std::vector<std::string> inputs;
+    for (const decoder_feature &f : e.features) inputs.push_back(f.input);
+    for (size_t k = 0; k < e.features.size(); ++k) {
+        const decoder_feature f = e.features[k];
+        platform_fetch(f.url, [this, id, k, f, got, slot, inputs](const status &st, std::vector<uint8_t> &&bytes) {
+            status ps = st ? feature_from_npy(bytes.data(), bytes.size(), f.file.empty() ? f.url : f.file, f.shape,
+                                              got->values[k])
+                           : st;
+            if (!ps && got->st) got->st = ps;
+            if (--got->left > 0) return;
+            *slot = [this, id, got, inputs] {
+                status s = got->st ? decoder_->set_image(got->values[0]) : got->st;
+                image_set_ = (bool)s;
+                if (s) feature_inputs_ = inputs;
+                events_.on_embedding(id, (bool)s, s.message);
+            };
+        });
+    }
 }
 
 status native_decoder_backend::run(const decoder_request &r, decoder_result &out) {

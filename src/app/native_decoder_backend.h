@@ -6,7 +6,9 @@
 //   native_decoder_backend b(scheduler, make_cpp_decoder(), "C++ native");  ...  b.run_all();
 // load(url) fetches the weights with platform_fetch when the decoder wants them;
 // embeddings given by URL are fetched and parsed by the core (embedding_from_npy), as
-// the C++ worker does; set_image runs once per image, predict once per request.
+// the C++ worker does; a model with several feature files (SAM 2.1) has each fetched and
+// checked against its spec shape (feature_from_npy), and the decoder gets the first
+// (image_embed). set_image runs once per image, predict once per request.
 #pragma once
 #include <deque>
 #include <functional>
@@ -51,17 +53,21 @@ public:
     size_t run_all();  // until the queue is empty (jobs queued meanwhile included)
     size_t queued() const { return queue_.size(); }
     size_t decodes() const { return decodes_; }  // prompts decoded so far (batches count each)
+    // The decoder inputs of the last image's features (SAM 1: {"image_embeddings"}).
+    const std::vector<std::string> &feature_inputs() const { return feature_inputs_; }
     size_t batch_part = 0;  // > 0: batch results in parts of this many prompts
     std::string fail_load;  // non-empty: load() fails with this message
 
 private:
     void push(std::function<void()> f);
+    void set_image_features(uint64_t id, const decoder_embedding &e);
     std::deque<std::shared_ptr<std::function<void()>>> queue_;  // empty function: a fetch not done yet
     status run(const decoder_request &r, decoder_result &out);
     decoder_events &events_;
     std::unique_ptr<native_decoder> decoder_;
     std::string name_;
     bool image_set_ = false;
+    std::vector<std::string> feature_inputs_;
     size_t decodes_ = 0;
 };
 

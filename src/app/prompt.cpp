@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "core/resize_longest_side.h"
+#include "app/model_transforms.h"
 
 namespace sam {
 
@@ -25,54 +25,55 @@ bool extends(const prompt_shape &next, const prompt_shape &shown) {
 
 }  // namespace
 
-decoder_request build_request(const prompt_shape &shape, int orig_h, int orig_w, const float *mask_input) {
+decoder_request build_request(const model_spec &m, const prompt_shape &shape, int orig_h, int orig_w,
+                              const float *mask_input) {
     const image_shape original{orig_h, orig_w};
-    decoder_request r;
+    std::vector<float> xy, labels;
     for (const click_point &p : shape.points) {
-        double xy[2] = {p.x, p.y};
-        apply_coords(xy, 1, original);
-        r.point_coords.push_back((float)xy[0]);
-        r.point_coords.push_back((float)xy[1]);
-        r.point_labels.push_back((float)p.label);
+        double q[2] = {p.x, p.y};
+        model_apply_coords(m.preprocess, q, 1, original);
+        xy.insert(xy.end(), {(float)q[0], (float)q[1]});
+        labels.push_back((float)p.label);
     }
+    float box[4];
     if (shape.has_box) {
         double b[4] = {shape.box[0], shape.box[1], shape.box[2], shape.box[3]};
-        apply_boxes(b, 1, original);
-        r.point_coords.insert(r.point_coords.end(), {(float)b[0], (float)b[1], (float)b[2], (float)b[3]});
-        r.point_labels.insert(r.point_labels.end(), {2.0f, 3.0f});
-    } else {
-        r.point_coords.insert(r.point_coords.end(), {0.0f, 0.0f});
-        r.point_labels.push_back(-1.0f);
+        model_apply_boxes(m.preprocess, b, 1, original);
+        for (int k = 0; k < 4; ++k) box[k] = (float)b[k];
     }
+    decoder_request r;
+    model_prompt(m.family, xy, labels, shape.has_box ? box : nullptr, r.point_coords, r.point_labels);
     if (mask_input) r.mask_input.assign(mask_input, mask_input + k_low_res_count);
     r.orig_h = orig_h;
     r.orig_w = orig_w;
     return r;
 }
 
-int default_output(const decoder_result &r, int n_points) {
+int default_output(const decoder_result &r, const prompt_shape &shape, single_mask_rule rule) {
     if (r.mask_count <= 1) return 0;
     const int first = r.mask_count == 4 ? 1 : 0;
-    if (r.mask_count == 4 && n_points >= 3) return 0;
+    const size_t n_points = shape.points.size() + (shape.has_box ? 2 : 1);
+    if (r.mask_count == 4 && n_points >= 3)
+        return model_single_mask(rule, r.iou_predictions.data(), r.low_res_masks.data(), r.mask_count);
     int best = first;
     for (int i = first; i < r.mask_count; ++i)
         if (r.iou_predictions[(size_t)i] > r.iou_predictions[(size_t)best]) best = i;
     return best;
 }
 
-uint64_t prompt_send(prompt_state &p, decoder_scheduler &s, request_kind kind, const prompt_shape &shape, int orig_h,
-                     int orig_w, double input_ms, double now_ms) {
+uint64_t prompt_send(prompt_state &p, decoder_scheduler &s, const model_spec &m, request_kind kind,
+                     const prompt_shape &shape, int orig_h, int orig_w, double input_ms, double now_ms) {
     const float *mask = nullptr;
     if (kind == request_kind::prompt && p.has_result && p.result_kind == request_kind::prompt &&
         extends(shape, p.result_shape))
         mask = prompt_selected_logits(p);
-    decoder_request r = build_request(shape, orig_h, orig_w, mask);
+    decoder_request r = build_request(m, shape, orig_h, orig_w, mask);
     const int n_points = (int)r.point_labels.size();
     p.last_request_has_mask_input = mask != nullptr;
     const uint64_t id = s.request(std::move(r));
     p.last_request_id = id;
     p.requests_sent++;
-    p.in_flight[id] = prompt_state::request_info{kind, input_ms, now_ms, n_points, shape};
+    p.in_flight[id] = prompt_state::request_info{kind, input_ms, now_ms, n_points, shape, m.single_mask};
     return id;
 }
 
@@ -102,7 +103,7 @@ bool prompt_take_result(prompt_state &p, decoder_result r, double now_ms, std::s
     p.has_result = true;
     p.result_kind = info.kind;
     p.result_shape = std::move(info.shape);
-    p.selected_output = default_output(p.result, info.n_points);
+    p.selected_output = default_output(p.result, p.result_shape, info.single_mask);
     p.mask_revision++;
     return true;
 }

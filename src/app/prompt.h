@@ -1,12 +1,14 @@
 // prompt.h - the prompt being built on the shown image and the candidates it gave:
 // points (full-resolution image pixels, integer pixel indices as the official
 // predictor takes them; label 1 positive, 0 negative) and an optional box, mapped to
-// the decoder's 1024 frame only when a request is built (apply_coords / apply_boxes,
-// padding point as the official predictor adds it). Requests go through the decoder
-// seam; the newest result is shown, the candidate preselected as SAM's ONNX
-// select_masks rule does. The prompt API (window.samAnnotator.prompt) and clicks end
-// in the same functions, so the same prompt gives the same candidates.
-//   prompt_add_point(p, {x, y, 1});  prompt_send(p, scheduler, ...);  prompt_take_result(p, r, ...)
+// the decoder's 1024 frame only when a request is built, with the transforms of the
+// dataset's model (model_transforms.h: SAM 1's apply_coords / apply_boxes and padding
+// point, or SAM 2.1's). Requests go through the decoder seam; the newest result is
+// shown, the candidate preselected as SAM's ONNX select_masks rule does (the
+// single-mask output by the model's rule: SAM 2.1's dynamic choice by stability). The
+// prompt API (window.samAnnotator.prompt) and clicks end in the same functions, so the
+// same prompt gives the same candidates.
+//   prompt_send(p, scheduler, spec, kind, shape, ...);  prompt_take_result(p, r, ...)
 #pragma once
 #include <cstdint>
 #include <map>
@@ -14,6 +16,7 @@
 
 #include "app/decoder_backend.h"
 #include "app/decoder_scheduler.h"
+#include "core/model_spec.h"
 
 namespace sam {
 
@@ -51,6 +54,7 @@ struct prompt_state {
         double input_ms = 0, sent_ms = 0;  // the input event that caused it; when sent
         int n_points = 0;                  // point_labels length, padding and box corners included
         prompt_shape shape;
+        single_mask_rule single_mask = single_mask_rule::token_0;  // the model's
     };
     std::map<uint64_t, request_info> in_flight;
     uint64_t last_request_id = 0, result_request_id = 0;
@@ -67,18 +71,21 @@ struct prompt_state {
     bool mask_frame_pending = false;
 };
 
-// The decoder request of `shape` on an image of orig_h x orig_w: points -> 1024 frame,
-// box corners as labels 2/3, else the padding point (0, 0, -1); mask_input as given.
-decoder_request build_request(const prompt_shape &shape, int orig_h, int orig_w, const float *mask_input);
-// SAM's ONNX select_masks rule: with N prompt points (padding and box corners included)
-// N >= 3 takes the single-mask output 0, otherwise the best multimask output by IoU.
-int default_output(const decoder_result &r, int n_points);
+// The decoder request of `shape` on an image of orig_h x orig_w for the model `m`: points
+// -> 1024 frame, box corners as labels 2/3, laid out by model_prompt (SAM 1: the padding
+// point (0, 0, -1) without a box); mask_input as given.
+decoder_request build_request(const model_spec &m, const prompt_shape &shape, int orig_h, int orig_w,
+                              const float *mask_input);
+// SAM's ONNX select_masks rule: with N prompt points (SAM 1's padding point and box
+// corners included, for both families) N >= 3 takes the single-mask output (SAM 1: 0;
+// SAM 2.1: model_single_mask), otherwise the best multimask output by IoU.
+int default_output(const decoder_result &r, const prompt_shape &shape, single_mask_rule rule);
 
 // Sends `shape` (hover: the preview; prompt: the user's). A prompt that extends the one
 // whose result is shown (same points first, same or no box before) feeds that result's
 // chosen low-res mask back as mask_input, as SAM's interactive refinement does.
-uint64_t prompt_send(prompt_state &p, decoder_scheduler &s, request_kind kind, const prompt_shape &shape, int orig_h,
-                     int orig_w, double input_ms, double now_ms);
+uint64_t prompt_send(prompt_state &p, decoder_scheduler &s, const model_spec &m, request_kind kind,
+                     const prompt_shape &shape, int orig_h, int orig_w, double input_ms, double now_ms);
 // Takes a decoder result in; false (and nothing shown) if it is stale or malformed
 // (`error` says why when it is malformed or failed).
 bool prompt_take_result(prompt_state &p, decoder_result r, double now_ms, std::string &error);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/resize_longest_side.h"
+#include "core/sam2_transforms.h"
 #include "core/upsample_bilinear.h"
 #include "core/upsample_blocks.h"
 
@@ -131,8 +132,8 @@ status amg_params_validate(const amg_params &p) {
     return {};
 }
 
-amg_generator::amg_generator(const amg_params &params, int orig_h, int orig_w)
-    : params_(params), orig_h_(orig_h), orig_w_(orig_w) {
+amg_generator::amg_generator(const amg_params &params, int orig_h, int orig_w, preprocess_kind preprocess)
+    : params_(params), orig_h_(orig_h), orig_w_(orig_w), preprocess_(preprocess) {
     // Invalid params or size leave no crops: add_batch then refuses every call.
     if (!amg_params_validate(params_) || orig_h < 1 || orig_w < 1) return;
     generate_crop_boxes(orig_h, orig_w, params_.crop_n_layers, params_.crop_overlap_ratio, crop_boxes_, layer_idxs_);
@@ -143,6 +144,7 @@ amg_generator::amg_generator(const amg_params &params, int orig_h, int orig_w)
 
 image_shape amg_generator::crop_input_size(int crop_index) const {
     if (crop_index < 0 || (size_t)crop_index >= crop_boxes_.size()) return {};
+    if (preprocess_ == preprocess_kind::square_1024) return image_shape{sam2::image_size, sam2::image_size};
     const box_xyxy &c = crop_boxes_[crop_index];
     return get_preprocess_shape(c.y1 - c.y0, c.x1 - c.x0);
 }
@@ -163,7 +165,9 @@ std::vector<float> amg_generator::crop_points_1024(int crop_index) const {
     std::vector<double> p = crop_points(crop_index);
     if (p.empty()) return {};
     const box_xyxy &c = crop_boxes_[crop_index];
-    apply_coords(p.data(), p.size() / 2, image_shape{c.y1 - c.y0, c.x1 - c.x0});
+    const image_shape crop{c.y1 - c.y0, c.x1 - c.x0};
+    if (preprocess_ == preprocess_kind::square_1024) sam2::apply_coords(p.data(), p.size() / 2, crop);
+    else apply_coords(p.data(), p.size() / 2, crop);
     return std::vector<float>(p.begin(), p.end());
 }
 
@@ -185,7 +189,8 @@ status amg_generator::add_batch(int crop_index, size_t first_point, size_t n, co
 
     const box_xyxy crop = crop_boxes_[crop_index];
     const int crop_h = crop.y1 - crop.y0, crop_w = crop.x1 - crop.x0;
-    const image_shape input = get_preprocess_shape(crop_h, crop_w);
+    const bool square = preprocess_ == preprocess_kind::square_1024;
+    const image_shape input = crop_input_size(crop_index);
     const box_xyxy orig_box{0, 0, orig_w_, orig_h_};
     const bool whole_image = crop.x0 == 0 && crop.y0 == 0 && crop_w == orig_w_ && crop_h == orig_h_;
     const std::vector<double> points = crop_points(crop_index);
@@ -196,7 +201,7 @@ status amg_generator::add_batch(int crop_index, size_t first_point, size_t n, co
     const bool exact = !params_.stability_score_on_low_res;
     upsample_plan plan;
     lowx_cache lowx;
-    if (exact) plan = make_plan(input, crop_h, crop_w);
+    if (exact) plan = make_plan(input, crop_h, crop_w, preprocess_);
 
     for (size_t i = 0; i < n; i++) {
         for (int m = first_channel; m < channels; m++) {
@@ -212,7 +217,8 @@ status amg_generator::add_batch(int crop_index, size_t first_point, size_t n, co
                 stab = fast_stability_score(low, plan, lowx, params_.mask_threshold, f32(params_.stability_score_offset));
             } else if (exact) {  // NaN/inf logits: the plain way, whatever torch would count
                 logits_.resize((size_t)crop_h * crop_w);
-                postprocess_masks(low, input.height, input.width, crop_h, crop_w, logits_.data());
+                if (square) sam2::postprocess_masks(low, crop_h, crop_w, logits_.data());
+                else postprocess_masks(low, input.height, input.width, crop_h, crop_w, logits_.data());
                 stab = calculate_stability_score(logits_.data(), logits_.size(), params_.mask_threshold,
                                                  f32(params_.stability_score_offset));
             } else {
@@ -222,7 +228,8 @@ status amg_generator::add_batch(int crop_index, size_t first_point, size_t n, co
             stats_.passed_stability++;
 
             // Same values as postprocess_masks (see mask_postprocess.h), thresholded.
-            mask = postprocess_to_mask(low, input.height, input.width, crop_h, crop_w, params_.mask_threshold);
+            mask = square ? sam2::postprocess_to_mask(low, crop_h, crop_w, params_.mask_threshold)
+                          : postprocess_to_mask(low, input.height, input.width, crop_h, crop_w, params_.mask_threshold);
             const box_xyxy box = mask_to_box(mask);
             if (is_box_near_crop_edge(box, crop, orig_box)) continue;
             stats_.passed_crop_edge++;

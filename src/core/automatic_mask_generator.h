@@ -5,6 +5,10 @@
 // the crop, take crop_points(c) (x, y crop pixels) / crop_points_1024(c) (the same in the
 // 1024 frame of that crop's embedding), decode them in batches of single positive points
 // and call add_batch(); then finish() returns the records (masks as COCO RLE, orig frame).
+// The preprocessing kind picks the model family's transforms: SAM 1's ResizeLongestSide
+// frame and two-stage postprocess_masks (default), or SAM 2.1's stretched 1024 x 1024
+// frame and one bilinear resize (sam2_transforms.h), as SAM2AutomaticMaskGenerator
+// (sam2/automatic_mask_generator.py) maps points and upsamples masks.
 //
 //   sam::amg_generator g(sam::amg_params{}, h, w);
 //   std::vector<float> p = g.crop_points_1024(0);   // n x 2, decode rows [i, i + B)
@@ -18,6 +22,7 @@
 #include "core/amg.h"
 #include "core/image.h"
 #include "core/mask_postprocess.h"
+#include "core/model_spec.h"
 #include "core/resize_longest_side.h"
 #include "core/rle.h"
 #include "core/status.h"
@@ -78,12 +83,15 @@ struct amg_stats {
 class amg_generator {
 public:
     // orig_h x orig_w: the (EXIF-oriented) image. Params must pass amg_params_validate.
-    amg_generator(const amg_params &params, int orig_h, int orig_w);
+    // preprocess: how the encoder saw each crop (model_spec.h).
+    amg_generator(const amg_params &params, int orig_h, int orig_w,
+                  preprocess_kind preprocess = preprocess_kind::longest_side_1024);
 
     const amg_params &params() const { return params_; }
     const std::vector<box_xyxy> &crop_boxes() const { return crop_boxes_; }
     const std::vector<int> &crop_layers() const { return layer_idxs_; }
-    // Shape of the resized crop inside its 1024 frame (SamPredictor.input_size).
+    // Shape of the resized crop inside its 1024 frame (SamPredictor.input_size; SAM 2.1:
+    // always 1024 x 1024).
     image_shape crop_input_size(int crop_index) const;
     // The crop's grid points, n x 2 (x, y): in crop pixels (float64, as the official
     // code keeps them) and through apply_coords into the crop embedding's 1024 frame
@@ -117,6 +125,7 @@ private:
 
     amg_params params_;
     int orig_h_, orig_w_;
+    preprocess_kind preprocess_;
     std::vector<box_xyxy> crop_boxes_;
     std::vector<int> layer_idxs_;
     std::vector<std::vector<double>> point_grids_;

@@ -5,12 +5,6 @@
 
 namespace sam {
 
-namespace {
-
-const char *k_expected = "(1, 256, 64, 64) float32 or float16";
-
-}  // namespace
-
 std::string npy_shape_string(const std::vector<int64_t> &shape) {
     std::string s = "(";
     for (size_t i = 0; i < shape.size(); i++) {
@@ -39,17 +33,20 @@ const char *npy_dtype_name(npy_dtype t) {
     return "?";
 }
 
-status embedding_from_array(const npy_array &a, const std::string &name, std::vector<float> &out) {
-    const std::vector<int64_t> want = {1, k_embedding_channels, k_embedding_size, k_embedding_size};
+status feature_from_array(const npy_array &a, const std::string &name, const std::vector<int64_t> &want,
+                          std::vector<float> &out) {
+    const std::string expected = npy_shape_string(want) + " float32 or float16";
+    size_t count = 1;
+    for (int64_t d : want) count *= (size_t)d;
     bool dtype_ok = a.dtype == npy_dtype::f32 || a.dtype == npy_dtype::f16;
     if (a.shape != want || !dtype_ok)
         return status::failure(name + ": shape " + npy_shape_string(a.shape) + " " + npy_dtype_name(a.dtype) +
-                               ", expected " + k_expected);
-    if (a.data.size() != k_embedding_count * npy_dtype_size(a.dtype))
+                               ", expected " + expected);
+    if (a.data.size() != count * npy_dtype_size(a.dtype))
         return status::failure(name + ": embedding data has " + std::to_string(a.data.size()) + " bytes, expected " +
-                               std::to_string(k_embedding_count * npy_dtype_size(a.dtype)));
+                               std::to_string(count * npy_dtype_size(a.dtype)));
 
-    std::vector<float> v(k_embedding_count);
+    std::vector<float> v(count);
     if (a.dtype == npy_dtype::f32) {
         std::memcpy(v.data(), a.data.data(), v.size() * sizeof(float));
     } else {
@@ -63,21 +60,36 @@ status embedding_from_array(const npy_array &a, const std::string &name, std::ve
     // the decoder would silently turn it into an empty or full mask.
     for (size_t i = 0; i < v.size(); i++) {
         if (!std::isfinite(v[i])) {
-            size_t x = i % 64, y = i / 64 % 64, c = i / (64 * 64);
-            return status::failure(name + ": embedding holds " + (std::isnan(v[i]) ? "NaN" : "Inf") +
-                                   " at [0, " + std::to_string(c) + ", " + std::to_string(y) + ", " +
-                                   std::to_string(x) + "] (corrupt embedding)");
+            std::string at;
+            size_t rest = i;
+            for (size_t k = want.size(); k-- > 0;) {
+                at = std::to_string(rest % (size_t)want[k]) + (at.empty() ? "" : ", " + at);
+                rest /= (size_t)want[k];
+            }
+            return status::failure(name + ": embedding holds " + (std::isnan(v[i]) ? "NaN" : "Inf") + " at [" + at +
+                                   "] (corrupt embedding)");
         }
     }
     out = std::move(v);
     return status::success();
 }
 
-status embedding_from_npy(const uint8_t *bytes, size_t n, const std::string &name, std::vector<float> &out) {
+status feature_from_npy(const uint8_t *bytes, size_t n, const std::string &name, const std::vector<int64_t> &shape,
+                        std::vector<float> &out) {
     npy_array a;
     status st = npy_parse(bytes, n, name, a);
-    if (!st) return status::failure(st.message + "; expected a little-endian C-order " + k_expected + " array");
-    return embedding_from_array(a, name, out);
+    if (!st)
+        return status::failure(st.message + "; expected a little-endian C-order " + npy_shape_string(shape) +
+                               " float32 or float16 array");
+    return feature_from_array(a, name, shape, out);
+}
+
+status embedding_from_array(const npy_array &a, const std::string &name, std::vector<float> &out) {
+    return feature_from_array(a, name, {1, k_embedding_channels, k_embedding_size, k_embedding_size}, out);
+}
+
+status embedding_from_npy(const uint8_t *bytes, size_t n, const std::string &name, std::vector<float> &out) {
+    return feature_from_npy(bytes, n, name, {1, k_embedding_channels, k_embedding_size, k_embedding_size}, out);
 }
 
 }  // namespace sam

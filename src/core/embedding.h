@@ -3,7 +3,9 @@
 // (1, 256, 64, 64), float32 or float16, little-endian, C order, all finite.
 // embedding_from_npy() returns it as 1*256*64*64 float32 in C order (the
 // decoder's `image_embeddings` input); anything else fails with a message
-// naming the file, what was found and what is expected.
+// naming the file, what was found and what is expected. feature_from_npy()
+// does the same for any feature tensor of a model spec (model_spec.h), e.g.
+// SAM 2.1's high_res_feats_0 (1, 32, 256, 256).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -29,5 +31,12 @@ status embedding_from_array(const npy_array &a, const std::string &name, std::ve
 
 // Parses and validates a whole .npy file held in memory.
 status embedding_from_npy(const uint8_t *bytes, size_t n, const std::string &name, std::vector<float> &out);
+
+// The same checks for a feature tensor of shape `shape` (float32 or float16, all
+// finite): out gets its values as float32 in C order.
+status feature_from_array(const npy_array &a, const std::string &name, const std::vector<int64_t> &shape,
+                          std::vector<float> &out);
+status feature_from_npy(const uint8_t *bytes, size_t n, const std::string &name, const std::vector<int64_t> &shape,
+                        std::vector<float> &out);
 
 }  // namespace sam

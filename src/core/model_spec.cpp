@@ -123,13 +123,14 @@ status parse_spec(const json &j, const std::string &where, model_spec &out) {
     return status::success();
 }
 
-status parse_image_features(const json &e, const std::string &where, const model_spec &spec,
+status parse_image_features(const json &e, const std::string &where, const model_spec &spec, bool may_omit,
                             manifest_image_features &out) {
     out.feature_files.assign(spec.features.size(), std::string());
     if (!e.is_object()) return status::failure(where + " is not an object");
     auto feats = e.find("features");
     if (feats == e.end()) {
         auto emb = e.find("embedding");
+        if (may_omit && emb == e.end()) return status::success();  // to be computed by model.encoder
         if (spec.features.size() != 1)
             return status::failure(where + ".features missing (" + std::to_string(spec.features.size()) +
                                    " feature files per image for family " + model_family_name(spec.family) + ")");
@@ -221,10 +222,13 @@ status manifest_model_parse(const std::string &text, const std::string &name, ma
     }
     auto images = j.find("images");
     if (images == j.end() || !images->is_array()) return status::failure(name + ": missing array \"images\"");
+    // A model that names its encoder (in-browser encoding) may list images without features.
+    auto encoder = model->find("encoder");
+    const bool may_omit = encoder != model->end() && encoder->is_string() && !encoder->get<std::string>().empty();
     out.images.resize(images->size());
     for (size_t i = 0; i < images->size(); i++) {
         status st = parse_image_features((*images)[i], name + ": images[" + std::to_string(i) + "]", out.spec,
-                                         out.images[i]);
+                                         may_omit, out.images[i]);
         if (!st) return st;
     }
     return status::success();

@@ -75,7 +75,9 @@ struct manifest_model {
 };
 
 // Parses the manifest's version, model.spec and each image's feature files
-// ("features": {name: file}; a single-feature model may give only "embedding").
+// ("features": {name: file}; a single-feature model may give only "embedding"; where
+// model.encoder names an encoder, an image may give neither: its feature files are ""
+// and the app computes them in the browser).
 // The spec must be one this code runs (a known family with its exact tensors);
 // paths must be relative and stay inside the dataset folder. Errors name the
 // field: "manifest.json: images[3].features.high_res_feats_1 missing".

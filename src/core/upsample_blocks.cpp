@@ -32,10 +32,19 @@ void plan_ranges(const bilinear_axis &a, const bilinear_axis &b, int n, std::vec
 
 }  // namespace
 
-upsample_plan make_plan(image_shape input, int out_h, int out_w) {
+// SAM 1: low-res -> 1024 frame, crop to the resized input, -> crop size. SAM 2.1 resizes
+// 256 -> crop size at once: its plan is the first stage to the crop size and an identity
+// second stage (equal sizes copy, w0 = 1, w1 = 0: the same floats as one stage).
+upsample_plan make_plan(image_shape input, int out_h, int out_w, preprocess_kind preprocess) {
     upsample_plan p;
-    p.ax = make_bilinear_axis(low_res_mask_size, encoder_image_size);
-    p.ay = p.ax;
+    if (preprocess == preprocess_kind::square_1024) {
+        p.ax = make_bilinear_axis(low_res_mask_size, out_w);
+        p.ay = make_bilinear_axis(low_res_mask_size, out_h);
+        input = image_shape{out_h, out_w};
+    } else {
+        p.ax = make_bilinear_axis(low_res_mask_size, encoder_image_size);
+        p.ay = p.ax;
+    }
     p.bx = make_bilinear_axis(input.width, out_w);
     p.by = make_bilinear_axis(input.height, out_h);
     plan_ranges(p.ax, p.bx, out_w, p.col_lo, p.col_hi);

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/model_spec.h"
 #include "core/resize_longest_side.h"
 #include "core/upsample_bilinear.h"
 
@@ -30,7 +31,9 @@ struct upsample_plan {
 };
 
 // `input` is the resized image inside the 1024 frame; out_h x out_w the original size.
-upsample_plan make_plan(image_shape input, int out_h, int out_w);
+// SAM 2.1 (square_1024): one bilinear resize 256 -> out_h x out_w, `input` unused.
+upsample_plan make_plan(image_shape input, int out_h, int out_w,
+                        preprocess_kind preprocess = preprocess_kind::longest_side_1024);
 
 // Low-res rows interpolated along x to the resized width, made on demand per mask
 // (postprocess_masks' first pass).

@@ -133,8 +133,8 @@ void canvas_input(annotator &app) {
         !everything_active(app.everything)) {
         p.hover_x = here.x;
         p.hover_y = here.y;
-        prompt_send(p, app.decoder, request_kind::hover, prompt_shape{{here}}, d.image.height, d.image.width,
-                    platform_last_input_ms(), platform_now_ms());
+        prompt_send(p, app.decoder, d.data.spec, request_kind::hover, prompt_shape{{here}}, d.image.height,
+                    d.image.width, platform_last_input_ms(), platform_now_ms());
     }
 }
 

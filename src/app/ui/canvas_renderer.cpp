@@ -128,7 +128,7 @@ void upload_labels(canvas_renderer &r, annotation_overlay &o) {
 }
 
 // Once per decoder result: logits -> R8 mask of the image's shape.
-void render_mask(canvas_renderer &r, const float *logits) {
+void render_mask(canvas_renderer &r, const float *logits, const float frame_scale[2]) {
     glBindTexture(GL_TEXTURE_2D, r.logits_texture);
     glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
     glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, 256, 256, GL_RED, GL_FLOAT, logits);
@@ -138,7 +138,9 @@ void render_mask(canvas_renderer &r, const float *logits) {
     glDisable(GL_BLEND);
     glUseProgram(r.mask_program);
     glUniform2f(glGetUniformLocation(r.mask_program, "u_image_size"), (float)r.image_w, (float)r.image_h);
-    glUniform1f(glGetUniformLocation(r.mask_program, "u_resize_scale"), 1024.0f / (float)std::max(r.image_w, r.image_h));
+    const float sam1 = 1024.0f / (float)std::max(r.image_w, r.image_h);
+    glUniform2f(glGetUniformLocation(r.mask_program, "u_frame_scale"), frame_scale[0] > 0 ? frame_scale[0] : sam1,
+                frame_scale[1] > 0 ? frame_scale[1] : sam1);
     glActiveTexture(GL_TEXTURE0);
     glBindTexture(GL_TEXTURE_2D, r.logits_texture);
     glUniform1i(glGetUniformLocation(r.mask_program, "u_logits"), 0);
@@ -193,7 +195,7 @@ void canvas_renderer_render(canvas_renderer &r, const canvas_scene &s) {
         s.fill[0] != r.mask_fill[0] || s.fill[1] != r.mask_fill[1] || s.fill[2] != r.mask_fill[2];
     if (s.mask_revision != r.mask_revision || fill_changed) {
         r.has_mask = s.mask_logits != nullptr && r.mask_program;
-        if (r.has_mask && s.mask_revision != r.mask_revision) render_mask(r, s.mask_logits);
+        if (r.has_mask && s.mask_revision != r.mask_revision) render_mask(r, s.mask_logits, s.mask_frame_scale);
         r.mask_revision = s.mask_revision;
         for (int k = 0; k < 3; ++k) r.mask_fill[k] = s.fill[k];
     }

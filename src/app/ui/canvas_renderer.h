@@ -26,6 +26,7 @@ struct canvas_scene {
     annotation_overlay *overlay = nullptr;  // its dirty rectangle is uploaded and cleared
     const float *mask_logits = nullptr;     // 256 x 256 low-res logits of the shown candidate, or nullptr
     uint64_t mask_revision = 0;
+    float mask_frame_scale[2] = {0, 0};     // 1024-frame units per image pixel (model_frame_scale); 0: SAM 1's
     float fill[4] = {0.12f, 0.56f, 1.0f, 0.45f};  // the candidate's colour (straight alpha)
     view_transform view;
     canvas_rect area;

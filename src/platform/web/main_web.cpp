@@ -20,6 +20,7 @@
 #include "app/annotator.h"
 #include "app/input_queue.h"
 #include "app/keys.h"
+#include "app/model_transforms.h"
 #include "app/ui/canvas_renderer.h"
 #include "app/ui/draw_signature.h"
 #include "app/ui/proposal_outlines.h"
@@ -144,6 +145,7 @@ void scene_of(const sam::annotator &app, sam::canvas_scene &s, int w, int h) {
     s.overlay = const_cast<sam::annotation_overlay *>(&app.overlay);
     s.mask_logits = sam::prompt_selected_logits(app.prompt);
     s.mask_revision = app.prompt.mask_revision;
+    sam::model_frame_scale(d.data.spec.preprocess, d.image.width, d.image.height, s.mask_frame_scale);
     if (const sam::doc_category *c = app.doc.doc.find_category(app.doc.current_category)) {
         s.fill[0] = c->color.r / 255.0f;  // the prompt takes the current category's colour
         s.fill[1] = c->color.g / 255.0f;

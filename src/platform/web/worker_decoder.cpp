@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "app/platform.h"
@@ -103,6 +104,15 @@ EM_JS(void, sam_js_worker_embedding_url, (int handle, double id, const char *url
     Module.samWorkers[handle].post(m, []);
 });
 
+// SAM 2.1: {type:'embedding', id, urls: {input: url}, shapes: {input: [dims]}, name, dtype}.
+EM_JS(void, sam_js_worker_embedding_features, (int handle, double id, const char *json, const char *dtype), {
+    const f = JSON.parse(UTF8ToString(json));
+    const m = {type : 'embedding', id, urls : f.urls, shapes : f.shapes, name : f.name};
+    const d = UTF8ToString(dtype);
+    if (d) m.dtype = d;
+    Module.samWorkers[handle].post(m, []);
+});
+
 EM_JS(void, sam_js_worker_embedding_data, (int handle, double id, const float *data, int count), {
     const e = HEAPF32.slice(data >> 2, (data >> 2) + count);
     Module.samWorkers[handle].post({type : 'embedding', id, data : e}, [e.buffer]);
@@ -154,6 +164,7 @@ public:
 
     void load(const std::string &url) override { sam_js_worker_load(handle_, url.c_str()); }
     void set_image(uint64_t id, decoder_embedding e) override {
+        if (!e.features.empty()) return set_features(id, e);
         if (!e.url.empty())
             sam_js_worker_embedding_url(handle_, (double)id, e.url.c_str(), e.name.c_str(), e.dtype.c_str());
         else
@@ -198,6 +209,16 @@ public:
     }
 
 private:
+    void set_features(uint64_t id, const decoder_embedding &e) {
+        nlohmann::json urls = nlohmann::json::object(), shapes = nlohmann::json::object();
+        for (const decoder_feature &f : e.features) {
+            urls[f.input] = f.url;
+            shapes[f.input] = f.shape;
+        }
+        const std::string text = nlohmann::json{{"urls", urls}, {"shapes", shapes}, {"name", e.name}}.dump();
+        sam_js_worker_embedding_features(handle_, (double)id, text.c_str(), e.dtype.c_str());
+    }
+
     // The buffers JS filled move into the result (no copy).
     template <class R>
     void take_outputs(R &r, uint64_t id, int k, double ms, const char *error) {
