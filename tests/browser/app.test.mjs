@@ -189,6 +189,9 @@ test('an idle page draws no frames; input wakes it', async () => {
   const page = await browser.open(server.url + 'index.html?manifest=/data/manifest.json');
   await waitReady(page, browser.logs);
   await waitState(page, (t) => t.image && t.image.loaded && t.decoder.status === 'ready' && t.restored, { what: 'ready' });
+  // The dataset declares its small encoder: the app loads it at the first quiet moment
+  // (1.5 s without input), and the panel shows that once; idle means after it.
+  await waitState(page, (t) => t.encoding.status === 'ready' || t.encoding.status === 'failed', { what: 'encoder preloaded', timeout: 60000 });
   // the frames after the last activity run out (how fast depends on the machine's frame rate)
   let a = (await state(page)).frames_drawn;
   for (let i = 0; i < 40; i++) {
