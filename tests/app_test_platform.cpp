@@ -126,8 +126,9 @@ namespace {
 class fake_encoder final : public encoder_backend {
 public:
     explicit fake_encoder(encoder_events &events) : events_(events) {}
-    void load(const std::string &url, const std::string &model_key) override {
+    void load(const std::string &url, const std::string &model_key, bool warm_up) override {
         h().encoder.loads++;
+        h().encoder.warm_ups += warm_up ? 1 : 0;
         h().encoder.model_key = model_key;
         const bool ok = h().files.count(url) > 0;
         encoder_events *ev = &events_;

@@ -54,6 +54,7 @@ std::vector<host_download> &host_downloads();
 // request (cached = true) unless `cache_fails` (then cache_error says a quota failure).
 struct host_encoder_state {
     int loads = 0, encodes = 0, computed = 0;
+    int warm_ups = 0;  // loads asked to warm the encoder up (ahead of need)
     std::vector<std::string> names;  // encode() calls in order
     bool cache_fails = false;
     std::map<std::string, int> cache;  // key -> times written

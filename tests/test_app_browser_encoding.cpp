@@ -52,6 +52,7 @@ TEST_CASE("app browser encoding: the shown image is encoded first and decodes; t
     REQUIRE(app.messages.errors.empty());
     REQUIRE(app.messages.image_errors.empty());
     CHECK(app.encoding.status == encoder_status::ready);
+    CHECK(test::host_encoder().warm_ups == 0);  // the shown image needs it now: no warm-up run first
     CHECK(app.encoding.url == k_base + "encoder.onnx");
     CHECK(app.encoding.model_key == "small@" + k_base + "encoder.onnx");
     CHECK(app.encoding.total == 6);
@@ -195,6 +196,7 @@ TEST_CASE("app browser encoding: dropped photos without .npy become a local sess
     test::host_set_last_input(t.now - k_preload_idle_ms);
     t.settle();
     CHECK(app.encoding.status == encoder_status::ready);  // loaded ahead at a quiet moment: photos may be dropped next
+    CHECK(test::host_encoder().warm_ups == 1);            // and warmed up: no image waits for it
     CHECK(test::host_encoder().encodes == 0);
 
     annotator_add_local_file(app, "b.bmp", test::bmp_image(30, 20));

@@ -3,7 +3,9 @@
 // decode + preprocessing (sam_image_prep, the same C++ as the embedder), with the
 // embeddings cached in IndexedDB under the model id and the image's SHA-256.
 // Thin on purpose: it moves bytes and tensors; the core decides every pixel.
-// Messages in:  {type:'load', url, modelId}
+// Messages in:  {type:'load', url, modelId, warmUp?}  warmUp: a load ahead of need; one run
+//               on a blank input (and the cache opened) before 'loaded', so that the first
+//               image does not pay ONNX Runtime's first-run cost
 //               {type:'encode', id, bytes: ArrayBuffer, name, cache?: false (neither read nor write it)}
 // Messages out: {type:'loaded', ok, message}   message: "backend=ORT <v> wasm;threads=N" or the error
 //               {type:'encoded', id, ok, error?, embedding: Float32Array(1*256*64*64), width, height,
@@ -106,6 +108,11 @@ self.onmessage = async (ev) => {
       inputName = session.inputNames[0];
       outputName = session.outputNames.includes('image_embeddings') ? 'image_embeddings' : session.outputNames[0];
       if (session.inputNames.length !== 1) throw new Error(`expected one image input, found ${session.inputNames.join(', ')}`);
+      if (m.warmUp) {
+        await session.run({ [inputName]: new ort.Tensor('float32', new Float32Array(3 * 1024 * 1024), [1, 3, 1024, 1024]) }, [outputName]);
+        await prep;
+        await cacheDb().catch(() => {});  // a refused store is reported by the first encode
+      }
       self.postMessage({ type: 'loaded', ok: true, message: `backend=ORT ${ort.env.versions?.web || ''} wasm;threads=${threads}` });
     } catch (e) {
       session = null;

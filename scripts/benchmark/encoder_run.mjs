@@ -95,7 +95,9 @@ async function drop_to_first_mask(browser, url, photos) {
     for (const photo of photos) {
         const { context, page } = await browser.fresh_page(`${url}index.html`);
         try {
-            await page.waitForFunction(() => window.samAnnotator?.state?.().encoding?.status === 'ready' &&
+            await page.waitForFunction(() => window.samAnnotator && window.samAnnotator.ready, null, { timeout: 120000 });
+            await page.evaluate(() => window.samAnnotator.ready);
+            await page.waitForFunction(() => window.samAnnotator.state().encoding?.status === 'ready' &&
                 window.samAnnotator.state().image?.embedding_loaded, null, { timeout: 120000, polling: 100 });
             const r = await page.evaluate(async (u) => {
                 const name = u.split('/').pop();

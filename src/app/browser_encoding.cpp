@@ -57,7 +57,7 @@ void browser_encoding_start(browser_encoding_state &e, const std::string &manife
     if (e.total > 0) browser_encoding_load(e, manifest_url, m);
 }
 
-void browser_encoding_load(browser_encoding_state &e, const std::string &manifest_url, const manifest &m) {
+void browser_encoding_load(browser_encoding_state &e, const std::string &manifest_url, const manifest &m, bool ahead) {
     if (!browser_encoding_allowed(m, e.asked)) return;
     const std::string url = platform_absolute_url(url_resolve(manifest_url, m.encoder));
     if (e.backend && e.url == url && e.status != encoder_status::failed) return;
@@ -71,7 +71,7 @@ void browser_encoding_load(browser_encoding_state &e, const std::string &manifes
     e.error.clear();
     e.error_reported = false;
     e.description.clear();
-    e.backend->load(url, e.model_key);
+    e.backend->load(url, e.model_key, ahead);
 }
 
 const std::vector<float> *browser_encoding_embedding(const browser_encoding_state &e, int index) {
@@ -105,7 +105,7 @@ void browser_encoding_forget(browser_encoding_state &e, int index) {
 void browser_encoding_preload(browser_encoding_state &e, const dataset_state &d, double now_ms, bool decoder_idle) {
     if (e.status != encoder_status::off || !d.embedding_ready || !browser_encoding_allowed(d.data, false)) return;
     const double quiet_at = platform_last_input_ms() + k_preload_idle_ms;
-    if (decoder_idle && now_ms >= quiet_at) return browser_encoding_load(e, d.manifest_url, d.data);
+    if (decoder_idle && now_ms >= quiet_at) return browser_encoding_load(e, d.manifest_url, d.data, true);
     if (e.wake_at < now_ms) {
         e.wake_at = std::max(quiet_at, now_ms + 100);
         platform_wake_after(e.wake_at - now_ms);

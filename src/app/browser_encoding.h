@@ -100,8 +100,10 @@ bool browser_encoding_allowed(const manifest &m, bool asked);
 // allowed and some image needs it.
 void browser_encoding_start(browser_encoding_state &e, const std::string &manifest_url, const manifest &m);
 // Loads the model's encoder when allowed and not loaded yet (e.g. on the static demo once
-// its first image shows, for the photos a person may drop next).
-void browser_encoding_load(browser_encoding_state &e, const std::string &manifest_url, const manifest &m);
+// its first image shows, for the photos a person may drop next; `ahead`: no image waits,
+// so the encoder is warmed up first).
+void browser_encoding_load(browser_encoding_state &e, const std::string &manifest_url, const manifest &m,
+                           bool ahead = false);
 // The embedding of image `index` when it is in memory (else null).
 const std::vector<float> *browser_encoding_embedding(const browser_encoding_state &e, int index);
 // The shown image: encode it next (ahead of background work; a newer request replaces an older one).

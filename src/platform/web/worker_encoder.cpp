@@ -63,9 +63,9 @@ EM_JS(void, sam_js_encoder_terminate, (int handle), {
     if (Module.samEncoders) delete Module.samEncoders[handle];
 });
 
-EM_JS(void, sam_js_encoder_load, (int handle, const char *url, const char *model_key), {
+EM_JS(void, sam_js_encoder_load, (int handle, const char *url, const char *model_key, int warm_up), {
     Module.samEncoders[handle].postMessage({type : 'load', url : new URL(UTF8ToString(url), document.baseURI).href,
-                                            modelId : UTF8ToString(model_key)});
+                                            modelId : UTF8ToString(model_key), warmUp : warm_up != 0});
 });
 
 EM_JS(void, sam_js_encoder_encode, (int handle, double id, const uint8_t *bytes, int n, const char *name), {
@@ -87,8 +87,8 @@ public:
         g_encoders.erase(handle_);
         sam_js_encoder_terminate(handle_);
     }
-    void load(const std::string &url, const std::string &model_key) override {
-        sam_js_encoder_load(handle_, url.c_str(), model_key.c_str());
+    void load(const std::string &url, const std::string &model_key, bool warm_up) override {
+        sam_js_encoder_load(handle_, url.c_str(), model_key.c_str(), warm_up ? 1 : 0);
     }
     void encode(uint64_t id, std::vector<uint8_t> bytes, const std::string &name) override {
         sam_js_encoder_encode(handle_, (double)id, bytes.data(), (int)bytes.size(), name.c_str());
