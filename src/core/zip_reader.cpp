@@ -55,7 +55,11 @@ bool is_zip(const uint8_t *bytes, size_t n) {
 status zip_read(const uint8_t *bytes, size_t n, const std::string &name, std::vector<zip_entry> &out,
                 std::vector<std::string> &notes, const zip_read_options &options) {
     out.clear();
-    const auto fail = [&name](const std::string &why) { return status::failure(name + ": " + why); };
+    // All or nothing: a failure leaves no entries behind.
+    const auto fail = [&name, &out](const std::string &why) {
+        out.clear();
+        return status::failure(name + ": " + why);
+    };
     if (n < 22) return fail("not a ZIP archive (too short)");
     // The end record sits in the last 22 + 65535 bytes (its comment is at most 65535 long).
     size_t eocd = n - 22;

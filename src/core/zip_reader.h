@@ -29,7 +29,7 @@ struct zip_read_options {
 // True when the bytes start like a ZIP archive (a local header or an empty archive's end record).
 bool is_zip(const uint8_t *bytes, size_t n);
 
-// Fails (with `name` and the problem) when the archive's directory cannot be read, an entry
+// Fails (with `name` and the problem; `out` left empty) when the archive's directory cannot be read, an entry
 // lies outside the bytes, inflates to another size or fails its CRC, or the limits are
 // exceeded; entries it cannot read but may skip (folders, encryption, methods other than 0
 // and 8) go to `notes` as "name: entry: why".

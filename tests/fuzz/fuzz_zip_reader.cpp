@@ -4,6 +4,7 @@
 // limit, and writing those entries again with zip_writer reads back equal.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -20,7 +21,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     std::vector<std::string> notes;
     const sam::status st = sam::zip_read(data, size, "fuzz.zip", files, notes, o);
     if (!st.ok()) {
-        if (st.message.compare(0, 10, "fuzz.zip: ") != 0 || !files.empty()) std::abort();
+        if (st.message.compare(0, 10, "fuzz.zip: ") != 0 || !files.empty()) {
+            std::fprintf(stderr, "refused with %zu entries left, or a message not naming the file: %s\n", files.size(),
+                         st.message.c_str());
+            std::abort();
+        }
         return 0;
     }
     uint64_t total = 0;
