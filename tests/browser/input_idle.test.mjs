@@ -92,6 +92,9 @@ test('two clicks dispatched within one frame make two points; a press, moves and
 
 test('an idle page presents no frames, and the next input gets one at once', async (t) => {
   const { page } = await openReady(countGl);
+  // The dataset declares its small encoder: the app loads (and warms) it at the first quiet
+  // moment, 1.5 s without input, and the panel shows that once; idle means after it.
+  await waitState(page, (t) => t.encoding.status === 'ready' || t.encoding.status === 'failed', { what: 'encoder preloaded', timeout: 60000 });
   // after the last activity the page settles within a few frames; then nothing for seconds
   await page.mouse.move(5, 795);
   await page.waitForFunction(() => window.__gl.calls > 0);

@@ -15,7 +15,7 @@
 // ellipse that disc is in the stretched image. Screenshots: $SAM_TEST_OUTPUT/sam2-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +25,7 @@ import { launchBrowser, waitReady, state, waitState, imageToPage } from './brows
 import { decodeRle } from './coco_rle.mjs';
 import { decodePng, encodePng } from './png.mjs';
 import { makeTestDataset } from './test_dataset.mjs';
+import { spawn_server } from '../node/server_harness.mjs';
 import { npy_bytes, npy_to_f32, read_npy } from '../../scripts/embedder/npy_file.mjs';
 import { find_native_tool } from '../../scripts/lib/native_tool.mjs';
 import { set_slider as setSlider } from '../../scripts/benchmark/pre_annotation_run.mjs';
@@ -386,22 +387,11 @@ test('SAM 2.1 dataset: detector boxes and segment everything go as SAM 2 prompts
 test('SAM 2.1 dataset on scripts/serve: a dropped image is embedded by the server and decodes', async () => {
   const served = fs.mkdtempSync(path.join(os.tmpdir(), 'sam2-served-'));
   fs.cpSync(dir, served, { recursive: true });
-  const serve = spawn('scripts/serve', ['--port', '0', '--app', SITE, '--encoder', 'tests/fixtures/tiny_sam2/encoder.onnx', served],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  serve.stderr.on('data', (d) => { stderr += d; });
+  const serve = await spawn_server(['--app', SITE, '--encoder', 'tests/fixtures/tiny_sam2/encoder.onnx', served]);
   const browser = await launchBrowser({ width: 1280, height: 800 });
   const fresh = path.join(tmp, 'dropped.png');
   try {
-    const base = await new Promise((resolve, reject) => {
-      let out = '';
-      serve.stdout.on('data', (d) => {
-        out += d;
-        const m = out.match(/listening on (http:\/\/\S+\/)/);
-        if (m) resolve(m[1]);
-      });
-      serve.on('exit', (code) => reject(new Error(`scripts/serve exited ${code}: ${stderr}`)));
-    });
+    const base = serve.url;
     const page = await browser.open(`${base}index.html`, { init: recordDecoderMessages });
     await waitReady(page, browser.logs);
     let s = await waitState(page, (t) => t.restored && t.image && t.image.embedding_loaded && t.decoder.status === 'ready', { what: 'ready' });
@@ -426,7 +416,7 @@ test('SAM 2.1 dataset on scripts/serve: a dropped image is embedded by the serve
     await page.close();
   } finally {
     await browser.close();
-    serve.kill();
+    await serve.stop();
     fs.rmSync(served, { recursive: true, force: true });
   }
 });
