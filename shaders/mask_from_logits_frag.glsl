@@ -1,5 +1,5 @@
 // The candidate mask from SAM's 256x256 low-res logits, rendered once per decoder
-// result into an R8 texture of the image's shape (at most 2048 texels a side). The
+// result into an R8 texture of the image's shape (at most 1024 texels a side, the model frame). The
 // logits cover the model's 1024x1024 input frame: image pixel -> 1024 frame by the
 // model's scale per axis (SAM 1: ResizeLongestSide's 1024 / max(W, H) on both, the
 // padding beyond the image never sampled; SAM 2.1: 1024 / W and 1024 / H, i.e. the 256
