@@ -10,7 +10,7 @@
 //        | {type:'result', id, iou, lowRes, ms, error?} | {type:'batch_result', id, offset, count, k,
 //          iou, lowRes, ms, done, error?}
 // Points are in the 1024 frame; SAM: with the padding point already added; SAM 2.1 (the
-// weights file says the family; the loaded message ends ';family=sam2.1'): without it, the
+// weights file says the family; the loaded message then ends ';family=sam2.1'): without it, the
 // decoder pads as SAM 2.1's decoder.onnx does. K = 4 (0 single-mask,
 // 1-3 multimask) for every decode and batch. Threads: the -pthread build with N threads when
 // the page is cross-origin isolated (?threads=N overrides the default), else the
@@ -100,7 +100,7 @@ async function load(m) {
     family = mod._sam_decoder_family(handle);
     if (buffers) { for (const k of ['coords', 'labels', 'mask', 'iou', 'masks']) mod._free(buffers[k]); buffers = null; }
     self.postMessage({ type: 'loaded', ok: true,
-      message: `backend=C++ wasm SIMD;threads=${threads};outputs=${outputs};family=${family === 1 ? 'sam2.1' : 'sam'}` });
+      message: `backend=C++ wasm SIMD;threads=${threads};outputs=${outputs}${family === 1 ? ';family=sam2.1' : ''}` });
   } catch (e) {
     const text = String(e && e.message || e);
     self.postMessage({ type: 'loaded', ok: false, message: text.startsWith(m.url) ? text : `${m.url}: ${text}` });
