@@ -74,3 +74,20 @@ test('one module takes either family; SAM 2.1 features are checked by name', asy
     assert.ok(r.iou.every((v) => v > 0 && v < 1) && r.lowRes.every((v) => Math.abs(v) <= 32));
     assert.throws(() => dec.predict(new Float32Array([NaN, 2]), new Float32Array([1])), /point_coords\[0\] = nan is not finite/);
 });
+
+test('SAM 2.1 weights: the -pthread build at 2 threads gives the single-threaded outputs bit for bit', async () => {
+    const one = await load_decoder_wasm({ threads: 1 });
+    const two = await load_decoder_wasm({ threads: 2 });
+    assert.equal(two.threads, 2);
+    for (const d of [one, two]) {
+        d.load(fs.readFileSync(samw), 'decoder.samw');
+        d.set_features_npy(featureFiles(), 'features');
+    }
+    for (const c of CASES) {
+        const coords = f32(path.join(refDir, `${c}.point_coords.npy`)), labels = f32(path.join(refDir, `${c}.point_labels.npy`));
+        const mask = f32(path.join(refDir, `${c}.has_mask_input.npy`))[0] !== 0 ? f32(path.join(refDir, `${c}.mask_input.npy`)) : null;
+        const a = one.predict(coords, labels, mask), b = two.predict(coords, labels, mask);
+        assert.deepEqual(Array.from(b.iou), Array.from(a.iou), c);
+        assert.equal(maxDiff(b.lowRes, a.lowRes), 0, c);
+    }
+});
