@@ -184,7 +184,6 @@ TEST_CASE("app sam2: a SAM 2.1 dataset loads, decodes through ONNX Runtime Web, 
     test::session_options o;
     o.sam2 = true;
     o.images = 2;
-    o.model_json = R"(, "decoder_weights": "decoder.samw")";  // the C++ decoder is SAM 1's: not started
     test::session t(o);
     annotator &app = *t.app;
     REQUIRE(app.messages.errors.empty());
@@ -235,6 +234,39 @@ TEST_CASE("app sam2: a SAM 2.1 dataset loads, decodes through ONNX Runtime Web, 
     t.settle();
     CHECK(app.data.embedding_ready);
     CHECK(app.messages.image_errors.empty());
+}
+
+TEST_CASE("app sam2: a SAM 2.1 dataset naming decoder_weights starts the C++ worker; a failed load falls back to ONNX") {
+    test::session_options o;
+    o.sam2 = true;
+    o.images = 2;
+    o.model_json = R"(, "decoder_weights": "decoder.samw")";
+    {
+        test::session t(o);
+        annotator &app = *t.app;
+        REQUIRE(app.messages.errors.empty());
+        CHECK(app.choice.worker == k_cpp_worker);
+        CHECK(app.choice.url.find("decoder.samw") != std::string::npos);
+        CHECK(app.choice.fallback_url.find("decoder.onnx") != std::string::npos);
+        CHECK(test::host_workers() == std::vector<std::string>{k_cpp_worker});
+        REQUIRE(app.ui_ready());
+        native_decoder_backend *b = test::host_backends().back();
+        CHECK(b->feature_inputs() == std::vector<std::string>{"image_embed", "high_res_feats_0", "high_res_feats_1"});
+        annotator_set_prompt(app, prompt_shape{{click_point{200, 150, 1}}});
+        t.settle();
+        CHECK(app.prompt.has_result);
+    }
+    o.failing_worker = k_cpp_worker;
+    test::session t(o);
+    annotator &app = *t.app;
+    t.settle();
+    CHECK(test::host_workers() == std::vector<std::string>{k_cpp_worker, k_onnx_worker});
+    CHECK(app.choice.worker == k_onnx_worker);
+    CHECK(app.choice.fell_back);
+    bool noticed = false;
+    for (const std::string &n : app.messages.notices)
+        if (n.find("C++ decoder unavailable") != std::string::npos) noticed = true;
+    CHECK(noticed);
 }
 
 TEST_CASE("app sam2: a feature file of the wrong shape is named, with the shape the spec expects") {

@@ -83,8 +83,10 @@ TEST_CASE("decoder_weights: damaged files are refused with what is wrong") {
     std::vector<uint8_t> b;
     CHECK(has(refuse({}), "not a decoder weights file"));
     CHECK(has(refuse(fixture("tests/fixtures/tiny/decoder.onnx")), "not a decoder weights file"));
-    b = good, b[4] = 2, fix_header(b);
-    CHECK(has(refuse(b), "version 2 is not supported"));
+    b = good, b[4] = 3, fix_header(b);
+    CHECK(has(refuse(b), "version 3 is not supported"));
+    b = good, b[4] = 2, fix_header(b);  // version 2 (SAM 2.1) has the family as a 17th field
+    CHECK(has(refuse(b), "config has 16 fields, version 2 has 17"));
     b.assign(good.begin(), good.end() - 100);
     CHECK(has(refuse(b), "(truncated)"));
     b = good, b.push_back(0);

@@ -2,12 +2,16 @@
 // (src/platform/web/decoder_worker, core/sam_decoder.h) off the main thread and speaks the
 // decoder worker protocol (the same messages as decoder_worker.js, the ONNX Runtime one):
 //   in:  {type:'load', url} | {type:'embedding', id, url, dtype?} | {type:'embedding', id, data}
+//        | {type:'embedding', id, urls: {image_embed, high_res_feats_0, high_res_feats_1}, shapes?, name?}
+//          (SAM 2.1 weights: one .npy per feature, as web/decoder_worker.js takes them)
 //        | {type:'decode', id, pointCoords, pointLabels, maskInput|null, origImSize}
 //        | {type:'batch', id, prompts:[{pointCoords, pointLabels}], multimask}
 //   out: {type:'loaded', ok, message} | {type:'embedding', id, ok, message}
 //        | {type:'result', id, iou, lowRes, ms, error?} | {type:'batch_result', id, offset, count, k,
 //          iou, lowRes, ms, done, error?}
-// Points are in the 1024 frame with the padding point already added. K = 4 (0 single-mask,
+// Points are in the 1024 frame; SAM: with the padding point already added; SAM 2.1 (the
+// weights file says the family; the loaded message then ends ';family=sam2.1'): without it, the
+// decoder pads as SAM 2.1's decoder.onnx does. K = 4 (0 single-mask,
 // 1-3 multimask) for every decode and batch. Threads: the -pthread build with N threads when
 // the page is cross-origin isolated (?threads=N overrides the default), else the
 // single-threaded build. Messages are handled one at a time in order (downloads start at
@@ -25,7 +29,8 @@ let mod = null;        // the Emscripten module
 let handle = 0;
 let threads = 1;
 let buffers = null;    // heap scratch: {coords, labels, mask, iou, masks, capacityPoints}
-let outputs = 0, maskCount = 0;
+let outputs = 0, maskCount = 0, family = -1;  // family: 0 SAM, 1 SAM 2.1
+const SAM2_FEATURES = ['image_embed', 'high_res_feats_0', 'high_res_feats_1'];
 
 async function startModule() {
   const attempt = async (flavour, n) => {
@@ -92,8 +97,10 @@ async function load(m) {
     if (rc !== 0) throw new Error(lastError());
     outputs = mod._sam_decoder_num_outputs(handle);
     maskCount = mod._sam_decoder_mask_count(handle);
+    family = mod._sam_decoder_family(handle);
     if (buffers) { for (const k of ['coords', 'labels', 'mask', 'iou', 'masks']) mod._free(buffers[k]); buffers = null; }
-    self.postMessage({ type: 'loaded', ok: true, message: `backend=C++ wasm SIMD;threads=${threads};outputs=${outputs}` });
+    self.postMessage({ type: 'loaded', ok: true,
+      message: `backend=C++ wasm SIMD;threads=${threads};outputs=${outputs}${family === 1 ? ';family=sam2.1' : ''}` });
   } catch (e) {
     const text = String(e && e.message || e);
     self.postMessage({ type: 'loaded', ok: false, message: text.startsWith(m.url) ? text : `${m.url}: ${text}` });
@@ -104,7 +111,21 @@ async function embedding(m) {
   try {
     if (!handle || !outputs) throw new Error('no decoder weights loaded');
     let rc;
-    if (m.url) {
+    if (m.urls) {
+      if (family !== 1) throw new Error(`${m.name || 'embedding'}: SAM 2.1 features (${Object.keys(m.urls).join(', ')}) for a SAM decoder`);
+      const files = await m.bytes;
+      rc = 0;
+      for (let i = 0; i < SAM2_FEATURES.length && rc === 0; i++) {
+        const f = SAM2_FEATURES[i], url = m.urls[f];
+        if (!url) throw new Error(`${m.name || 'embedding'}: no ${f} file (the SAM 2.1 decoder takes ${SAM2_FEATURES.join(', ')})`);
+        const bytes = files[i];
+        const pb = heapBytes(bytes), pn = heapString(url);
+        rc = mod._sam_decoder_set_feature_npy(handle, i, pb, bytes.length, pn);
+        mod._free(pb);
+        mod._free(pn);
+      }
+      if (rc === 0) rc = mod._sam_decoder_set_features(handle);
+    } else if (m.url) {
       const bytes = await m.bytes;
       const pb = heapBytes(bytes), pn = heapString(m.url);
       rc = mod._sam_decoder_set_image_npy(handle, pb, bytes.length, pn);
@@ -208,6 +229,9 @@ self.onmessage = (ev) => {
   // together); their use still waits its turn.
   if ((m.type === 'load' || m.type === 'embedding') && m.url) {
     m.bytes = fetchBytes(m.url);
+    m.bytes.catch(() => {});
+  } else if (m.type === 'embedding' && m.urls) {
+    m.bytes = Promise.all(SAM2_FEATURES.map((f) => (m.urls[f] ? fetchBytes(m.urls[f]) : Promise.resolve(new Uint8Array(0)))));
     m.bytes.catch(() => {});
   }
   queue = queue.then(async () => {

@@ -133,12 +133,18 @@ function crc32(buf) {
     return (c ^ 0xffffffff) >>> 0;
 }
 
-export function check_decoder_weights(file) {
+// The header's version says the family: 1 SAM, 2 SAM 2.1 (scripts/model/sam_model/decoder_weights.py).
+const WEIGHTS_FAMILY = { 1: 'sam', 2: 'sam2.1' };
+
+export function check_decoder_weights(file, spec = null) {
     const b = fs.readFileSync(file);
     if (b.length < 24 || b.toString('latin1', 0, 4) !== 'SAMW') throw new Error(`${file}: not a decoder weights file (no SAMW header; write one with scripts/model/export)`);
     const size = Number(b.readBigUInt64LE(8));
     if (size !== b.length) throw new Error(`${file}: the header says ${size} bytes but the file has ${b.length}${b.length < size ? ' (truncated)' : ''}`);
     if (crc32(b.subarray(0, b.length - 4)) !== b.readUInt32LE(b.length - 4)) throw new Error(`${file}: checksum mismatch: the file is damaged`);
+    const family = WEIGHTS_FAMILY[b.readUInt32LE(4)];
+    if (!family) throw new Error(`${file}: version ${b.readUInt32LE(4)} is not a known decoder weights version`);
+    if (spec && spec.family !== family) throw new Error(`${file}: ${family} decoder weights for a ${spec.family} dataset (export them from the same model as the decoder)`);
 }
 
 // In-browser encoding (the app's src/app/browser_encoding.h): a SAM 1 encoder small
@@ -169,7 +175,7 @@ export function browser_encoder_plan(encoder, spec, mode = 'auto') {
 export async function prepare_model(dataset_dir, { encoder_sha256, model_id, decoder, decoder_full, decoder_weights, previous, spec = SAM1_SPEC,
     encoder = null, browser_encoder = 'auto' }) {
     fs.mkdirSync(dataset_dir, { recursive: true });
-    if (decoder_weights) check_decoder_weights(decoder_weights);
+    if (decoder_weights) check_decoder_weights(decoder_weights, spec);
     const plan = browser_encoder_plan(encoder, spec, browser_encoder);
     if (decoder) await copy_atomic(decoder, path.join(dataset_dir, 'decoder.onnx'));
     if (decoder_full) await copy_atomic(decoder_full, path.join(dataset_dir, 'decoder_full.onnx'));

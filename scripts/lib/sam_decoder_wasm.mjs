@@ -3,6 +3,9 @@
 //   const dec = await load_decoder_wasm({ threads: 1 });   // build/wasm/.../sam_decoder_st
 //   dec.load(bytes, 'decoder.samw'); dec.set_image_npy(npyBytes, 'a.npy');
 //   const { iou, lowRes, ms } = dec.predict(coords /* Float32Array 2N, 1024 frame */, labels, maskOrNull);
+// SAM 2.1 weights (dec.family === 1): dec.set_features_npy({image_embed, high_res_feats_0,
+// high_res_feats_1} /* .npy bytes each */, name) instead of set_image_npy; predict adds the
+// padding point itself.
 // Errors throw with the module's message (which names the file and the problem).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const WASM_DIR = path.join(repo, 'build/wasm/src/platform/web/decoder_worker');
+export const SAM2_FEATURES = ['image_embed', 'high_res_feats_0', 'high_res_feats_1'];
 
 export async function load_decoder_wasm({ threads = 1, dir = WASM_DIR } = {}) {
     const flavour = threads > 1 ? 'mt' : 'st';
@@ -34,16 +38,26 @@ export async function load_decoder_wasm({ threads = 1, dir = WASM_DIR } = {}) {
         m._free(pn);
         if (rc !== 0) throw new Error(error());
     };
-    let k = 0, maskCount = 0;
+    let k = 0, maskCount = 0, family = -1;
     return {
         threads: m._sam_decoder_threads(h),
         get outputs() { return k; },
+        get family() { return family; },
         load(bytes, name) {
+            family = -1;
             withBytes(bytes, name, (p, n, pn) => m._sam_decoder_load(h, p, n, pn));
             k = m._sam_decoder_num_outputs(h);
             maskCount = m._sam_decoder_mask_count(h);
+            family = m._sam_decoder_family(h);
         },
         set_image_npy(bytes, name) { withBytes(bytes, name, (p, n, pn) => m._sam_decoder_set_image_npy(h, p, n, pn)); },
+        set_features_npy(files, name = '') {
+            SAM2_FEATURES.forEach((f, i) => {
+                if (!files[f]) throw new Error(`${name ? name + ': ' : ''}${f} missing`);
+                withBytes(files[f], name ? `${name}.${f}` : f, (p, n, pn) => m._sam_decoder_set_feature_npy(h, i, p, n, pn));
+            });
+            if (m._sam_decoder_set_features(h) !== 0) throw new Error(error());
+        },
         predict(coords, labels, mask = null) {
             const n = labels.length;
             const pc = m._malloc(8 * n + 8), pl = m._malloc(4 * n + 4), piou = m._malloc(4 * k);

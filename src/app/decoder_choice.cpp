@@ -23,7 +23,8 @@ void decoder_choose(decoder_choice &c, decoder_scheduler &s, const std::string &
     c.fallback_url.clear();
     if (!override_url.empty()) {
         url = override_url;
-    } else if (!data.decoder_weights.empty() && data.spec.family == model_family::sam1) {
+    } else if (!data.decoder_weights.empty() &&
+               (data.spec.family == model_family::sam1 || data.spec.family == model_family::sam2_1)) {
         worker = k_cpp_worker;
         url = url_resolve(manifest_url, data.decoder_weights);
         if (!data.decoder.empty()) c.fallback_url = url_resolve(manifest_url, data.decoder);

@@ -1,8 +1,8 @@
 // decoder_choice.h - which backend runs the dataset's decoder, behind the one seam:
 // - ?decoder=<onnx> forces ONNX Runtime Web (web/decoder_worker.js) with that file;
-// - else a SAM 1 manifest naming the C++ decoder's weights ("decoder_weights") gets the
-//   C++ worker (web/sam_decoder_worker.js) with them (the C++ decoder is SAM 1's: other
-//   families, e.g. SAM 2.1, never start it and run their ONNX decoder);
+// - else a SAM 1 or SAM 2.1 manifest naming the C++ decoder's weights ("decoder_weights")
+//   gets the C++ worker (web/sam_decoder_worker.js) with them (the weights file says its
+//   family; the worker takes SAM 2.1's three feature files as web/decoder_worker.js does);
 // - else ONNX Runtime Web with the manifest's ONNX decoder (or decoder.onnx beside the page).
 // When the C++ worker reports a load failure (or cannot start), the ONNX decoder takes
 // over and a notice says why. The factory is replaceable (native tests).

@@ -14,7 +14,8 @@ namespace sam {
 namespace {
 
 constexpr char k_magic[4] = {'S', 'A', 'M', 'W'};
-constexpr uint32_t k_version = 1;
+constexpr uint32_t k_version = 1;       // SAM: 16 config fields
+constexpr uint32_t k_version_sam2 = 2;  // SAM 2.1: 17 (the family last)
 constexpr size_t k_fixed_header = 20;  // magic, version, file size, header size
 constexpr size_t k_align = 64;
 constexpr int64_t k_max_dim = 1 << 16;
@@ -25,6 +26,7 @@ const char *const k_field_names[k_decoder_config_fields] = {
     "cross_attention_dim", "iou_head_depth", "iou_head_hidden_dim", "hypernet_hidden_dim", "hypernet_depth"};
 
 int *config_field(sam_decoder_config &c, int i) {
+    if (i == k_decoder_config_fields) return &c.family;
     int *f[k_decoder_config_fields] = {&c.embed_dim, &c.image_embedding_h, &c.image_embedding_w,
                                        &c.input_image_size, &c.mask_in_chans, &c.num_multimask_outputs,
                                        &c.depth, &c.num_heads, &c.mlp_dim, &c.mlp_activation,
@@ -84,6 +86,23 @@ void add_mlp(std::vector<std::pair<std::string, std::vector<int64_t>>> &t, const
 
 }  // namespace
 
+const char *decoder_family_name(int family) {
+    return family == k_family_sam ? "SAM" : family == k_family_sam2_1 ? "SAM 2.1" : "unknown";
+}
+
+std::string prompt_encoder_prefix(const sam_decoder_config &c) {
+    return c.family == k_family_sam2_1 ? "sam_prompt_encoder." : "prompt_encoder.";
+}
+
+std::string mask_decoder_prefix(const sam_decoder_config &c) {
+    return c.family == k_family_sam2_1 ? "sam_mask_decoder." : "mask_decoder.";
+}
+
+std::string transformer_mlp_name(const sam_decoder_config &c, int layer) {
+    if (c.family == k_family_sam2_1) return "mlp.layers." + std::to_string(layer);
+    return layer == 0 ? "mlp.lin1" : "mlp.lin2";
+}
+
 uint32_t crc32_ieee(const uint8_t *bytes, size_t size) {
     // A function-local static is initialised once, also when two threads parse at once.
     static const std::array<uint32_t, 256> table = [] {
@@ -118,6 +137,8 @@ status decoder_config_check(const sam_decoder_config &c_in) {
             return status::failure(std::string(k_field_names[i]) + " = " + std::to_string(v) + " is outside " +
                                    std::to_string(ranges[i].lo) + ".." + std::to_string(ranges[i].hi));
     }
+    if (c.family != k_family_sam && c.family != k_family_sam2_1)
+        return status::failure("family = " + std::to_string(c.family) + " is unknown (0 SAM, 1 SAM 2.1)");
     if (c.embed_dim % 8)
         return status::failure("embed_dim = " + std::to_string(c.embed_dim) +
                                " is not a multiple of 8 (the upscaling has embed_dim/4 and /8 channels)");
@@ -133,7 +154,7 @@ status decoder_config_check(const sam_decoder_config &c_in) {
 std::vector<std::pair<std::string, std::vector<int64_t>>> decoder_expected_tensors(const sam_decoder_config &c) {
     std::vector<std::pair<std::string, std::vector<int64_t>>> t;
     const int d = c.embed_dim, mc = c.mask_in_chans;
-    const std::string pe = "prompt_encoder.";
+    const std::string pe = prompt_encoder_prefix(c);
     t.push_back({pe + "pe_layer.positional_encoding_gaussian_matrix", {2, d / 2}});
     for (int i = 0; i < 4; ++i) t.push_back({pe + "point_embeddings." + std::to_string(i) + ".weight", {1, d}});
     t.push_back({pe + "not_a_point_embed.weight", {1, d}});
@@ -147,22 +168,23 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> decoder_expected_tenso
     t.push_back({pe + "mask_downscaling.6.bias", {d}});
     t.push_back({pe + "no_mask_embed.weight", {1, d}});
 
-    const std::string tr = "mask_decoder.transformer.";
+    const std::string md = mask_decoder_prefix(c);
+    const std::string tr = md + "transformer.";
     for (int i = 0; i < c.depth; ++i) {
         const std::string l = tr + "layers." + std::to_string(i) + ".";
         add_attention(t, l + "self_attn", d, c.self_attention_dim);
         add_norm(t, l + "norm1", d);
         add_attention(t, l + "cross_attn_token_to_image", d, c.cross_attention_dim);
         add_norm(t, l + "norm2", d);
-        add_linear(t, l + "mlp.lin1", c.mlp_dim, d);
-        add_linear(t, l + "mlp.lin2", d, c.mlp_dim);
+        add_linear(t, l + transformer_mlp_name(c, 0), c.mlp_dim, d);
+        add_linear(t, l + transformer_mlp_name(c, 1), d, c.mlp_dim);
         add_norm(t, l + "norm3", d);
         add_norm(t, l + "norm4", d);
         add_attention(t, l + "cross_attn_image_to_token", d, c.cross_attention_dim);
     }
     add_attention(t, tr + "final_attn_token_to_image", d, c.cross_attention_dim);
     add_norm(t, tr + "norm_final_attn", d);
-    const std::string md = "mask_decoder.";
+    if (c.family == k_family_sam2_1) t.push_back({md + "obj_score_token.weight", {1, d}});
     t.push_back({md + "iou_token.weight", {1, d}});
     t.push_back({md + "mask_tokens.weight", {c.num_outputs(), d}});
     t.push_back({md + "output_upscaling.0.weight", {d, d / 4, 2, 2}});
@@ -186,9 +208,10 @@ status decoder_weights_parse(const uint8_t *bytes, size_t size, const std::strin
     if (!r.has(k_fixed_header)) return fail("truncated: " + std::to_string(size) + " bytes, less than the header");
     r.pos = 4;
     const uint32_t version = (uint32_t)r.le(4);
-    if (version != k_version)
-        return fail("version " + std::to_string(version) + " is not supported (this build reads version " +
-                    std::to_string(k_version) + ")");
+    if (version != k_version && version != k_version_sam2)
+        return fail("version " + std::to_string(version) + " is not supported (this build reads versions " +
+                    std::to_string(k_version) + " (SAM) and " + std::to_string(k_version_sam2) + " (SAM 2.1))");
+    const int n_fields = version == k_version ? k_decoder_config_fields : k_decoder_config_fields + 1;
     const uint64_t file_size = r.le(8);
     const uint64_t header_size = r.le(4);
     if (file_size != size)
@@ -204,16 +227,20 @@ status decoder_weights_parse(const uint8_t *bytes, size_t size, const std::strin
     reader h{bytes, (size_t)header_size, k_fixed_header};
     if (!h.has(4)) return fail("header ends before the config");
     const uint32_t n_config = (uint32_t)h.le(4);
-    if (n_config != k_decoder_config_fields)
-        return fail("config has " + std::to_string(n_config) + " fields, version 1 has " +
-                    std::to_string(k_decoder_config_fields));
+    if (n_config != (uint32_t)n_fields)
+        return fail("config has " + std::to_string(n_config) + " fields, version " + std::to_string(version) +
+                    " has " + std::to_string(n_fields));
     if (!h.has(4 * (size_t)n_config + 4)) return fail("header ends inside the config");
     decoder_weights w;
-    for (int i = 0; i < k_decoder_config_fields; ++i) {
+    for (int i = 0; i < n_fields; ++i) {
         const uint64_t v = h.le(4);
-        if (v > (uint64_t)INT32_MAX) return fail(std::string(k_field_names[i]) + " = " + std::to_string(v) + " is too large");
+        const std::string field = i < k_decoder_config_fields ? k_field_names[i] : "family";
+        if (v > (uint64_t)INT32_MAX) return fail(field + " = " + std::to_string(v) + " is too large");
         *config_field(w.config, i) = (int)v;
     }
+    if (version == k_version_sam2 && w.config.family != k_family_sam2_1)
+        return fail("a version-2 file must hold a SAM 2.1 decoder (family 1), this one says family " +
+                    std::to_string(w.config.family));
     if (status st = decoder_config_check(w.config); !st) return fail(st.message);
 
     const auto expected = decoder_expected_tensors(w.config);
@@ -279,9 +306,11 @@ status decoder_weights_parse(const uint8_t *bytes, size_t size, const std::strin
 std::vector<uint8_t> decoder_weights_serialize(const decoder_weights &w, weights_dtype dtype) {
     const size_t elem = dtype == weights_dtype::f32 ? 4 : 2;
     std::vector<uint8_t> table;
-    put_le(table, k_decoder_config_fields, 4);
     sam_decoder_config c = w.config;
-    for (int i = 0; i < k_decoder_config_fields; ++i) put_le(table, (uint32_t)*config_field(c, i), 4);
+    const bool sam2 = c.family != k_family_sam;  // SAM files stay version 1, byte for byte
+    const int n_fields = sam2 ? k_decoder_config_fields + 1 : k_decoder_config_fields;
+    put_le(table, (uint64_t)n_fields, 4);
+    for (int i = 0; i < n_fields; ++i) put_le(table, (uint32_t)*config_field(c, i), 4);
     put_le(table, w.tensors.size(), 4);
     size_t header = k_fixed_header + table.size();
     for (const decoder_tensor &t : w.tensors) header += 2 + t.name.size() + 2 + 4 * t.shape.size() + 16;
@@ -300,7 +329,7 @@ std::vector<uint8_t> decoder_weights_serialize(const decoder_weights &w, weights
     }
     const size_t end = w.tensors.empty() ? header : offsets.back() + w.tensors.back().values.size() * elem;
     std::vector<uint8_t> out(k_magic, k_magic + 4);
-    put_le(out, k_version, 4);
+    put_le(out, sam2 ? k_version_sam2 : k_version, 4);
     put_le(out, end + 4, 8);
     put_le(out, header, 4);
     out.insert(out.end(), table.begin(), table.end());

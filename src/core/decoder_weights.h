@@ -2,6 +2,10 @@
 // One file holds SAM's prompt encoder + mask decoder: the dimensions (config) and
 // every tensor under its official state-dict name, f32 or f16, C order. The layout
 // is documented in scripts/model/sam_model/decoder_weights.py (its writer).
+// Two families: SAM (version-1 files: prompt_encoder.*, mask_decoder.*) and SAM 2.1
+// (version-2 files, whose config ends with the family: sam_prompt_encoder.*,
+// sam_mask_decoder.* as SAM2Base names them, with the object-score token; the
+// encoder-side conv_s0/conv_s1 and the unused object-score head are left out).
 //   sam::decoder_weights w; sam::status st = sam::decoder_weights_parse(bytes, n, "decoder.samw", w);
 // A truncated, malformed or mismatched file fails with the name and what is wrong.
 #pragma once
@@ -32,12 +36,23 @@ struct sam_decoder_config {
     int iou_head_hidden_dim = 256;
     int hypernet_hidden_dim = 256;
     int hypernet_depth = 3;
+    int family = 0;                   // k_family_sam (version-1 file) or k_family_sam2_1 (version 2)
 
     int num_outputs() const { return num_multimask_outputs + 1; }
     int mask_h() const { return 4 * image_embedding_h; }  // low_res_masks height (256)
     int mask_w() const { return 4 * image_embedding_w; }
 };
-constexpr int k_decoder_config_fields = 16;
+constexpr int k_decoder_config_fields = 16;  // version 1; version 2 adds `family` (17)
+constexpr int k_family_sam = 0, k_family_sam2_1 = 1;
+
+// "SAM" / "SAM 2.1" (messages).
+const char *decoder_family_name(int family);
+// State-dict prefixes: "prompt_encoder." / "mask_decoder." (SAM), "sam_prompt_encoder." /
+// "sam_mask_decoder." (SAM 2.1); the token MLP's layers: "mlp.lin1"/"mlp.lin2" (SAM),
+// "mlp.layers.0"/"mlp.layers.1" (SAM 2.1).
+std::string prompt_encoder_prefix(const sam_decoder_config &c);
+std::string mask_decoder_prefix(const sam_decoder_config &c);
+std::string transformer_mlp_name(const sam_decoder_config &c, int layer);
 
 enum class weights_dtype : uint8_t { f32 = 0, f16 = 1 };
 

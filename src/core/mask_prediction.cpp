@@ -61,7 +61,7 @@ status mask_head_load(const decoder_weights &w, mask_head &out) {
     m.outputs = c.num_outputs();
     m.grid_h = c.image_embedding_h;
     m.grid_w = c.image_embedding_w;
-    const std::string md = "mask_decoder.";
+    const std::string md = mask_decoder_prefix(c);
     const decoder_tensor *w0 = w.find(md + "output_upscaling.0.weight"), *b0 = w.find(md + "output_upscaling.0.bias");
     const decoder_tensor *w3 = w.find(md + "output_upscaling.3.weight"), *b3 = w.find(md + "output_upscaling.3.bias");
     const decoder_tensor *nw = w.find(md + "output_upscaling.1.weight"), *nb = w.find(md + "output_upscaling.1.bias");
@@ -82,8 +82,29 @@ status mask_head_load(const decoder_weights &w, mask_head &out) {
     return status::success();
 }
 
+void high_res_layout(const mask_head &head, const float *feats_s1, const float *feats_s0, std::vector<float> &level1,
+                     std::vector<float> &level2) {
+    const int c1 = head.dim / 4, c2 = head.dim / 8, gw = head.grid_w, hw = head.grid_h * head.grid_w;
+    const int w1 = 2 * gw, w2 = 4 * gw;
+    const size_t hw1 = (size_t)4 * hw, hw2 = (size_t)16 * hw;
+    level1.resize(hw1 * c1);
+    level2.resize(hw2 * c2);
+    for (int r1 = 0; r1 < 4 * hw; ++r1) {
+        const int r = r1 / 4, s1 = r1 % 4;
+        const int y1 = 2 * (r / gw) + s1 / 2, x1 = 2 * (r % gw) + s1 % 2;
+        const size_t p1 = (size_t)y1 * w1 + x1;
+        for (int ch = 0; ch < c1; ++ch) level1[(size_t)r1 * c1 + ch] = feats_s1[(size_t)ch * hw1 + p1];
+        for (int s2 = 0; s2 < 4; ++s2) {
+            const size_t p2 = (size_t)(2 * y1 + s2 / 2) * w2 + 2 * x1 + s2 % 2;
+            float *o = &level2[((size_t)r1 * 4 + s2) * c2];
+            for (int ch = 0; ch < c2; ++ch) o[ch] = feats_s0[(size_t)ch * hw2 + p2];
+        }
+    }
+}
+
 void predict_masks(const mask_head &head, const float *keys, const float *tokens_out, float *iou, float *masks,
-                   mask_workspace &ws, parallel_for *pf) {
+                   mask_workspace &ws, parallel_for *pf, const high_res_features &high_res) {
+    const bool hr = high_res.level1 && high_res.level2;
     const int d = head.dim, c1 = d / 4, c2 = d / 8, k = head.outputs, hw = head.grid_h * head.grid_w;
     const int out_w = 4 * head.grid_w, out_hw = 16 * hw;
     mlp_forward(head.iou_head, tokens_out, iou);
@@ -94,6 +115,7 @@ void predict_masks(const mask_head &head, const float *keys, const float *tokens
     // level 1: [hw][4 c1] = [4hw][c1], LayerNorm2d and GELU per pixel
     ws.up.resize((size_t)hw * 4 * c1);
     gemm(hw, keys, d, head.up0, ws.up.data(), 4 * c1, head.up0_bias.data(), false, pf);
+    if (hr) add_arrays(ws.up.data(), high_res.level1, ws.up.data(), ws.up.size(), pf);
     layer_norm_rows(ws.up.data(), 4 * hw, c1, c1, head.norm_w.data(), head.norm_b.data(), k_layer_norm2d_eps, pf);
     gelu_inplace(ws.up.data(), ws.up.size(), pf);
 
@@ -105,6 +127,7 @@ void predict_masks(const mask_head &head, const float *keys, const float *tokens
         const int r0 = task * k_rows_per_task, n = std::min(k_rows_per_task, rows1 - r0);
         float *up2 = ws.task_scratch.data() + per_task * task, *logits = up2 + (size_t)k_rows_per_task * 4 * c2;
         gemm(n, ws.up.data() + (size_t)r0 * c1, c1, head.up3, up2, 4 * c2, head.up3_bias.data(), false, nullptr);
+        if (hr) add_arrays(up2, high_res.level2 + (size_t)r0 * 4 * c2, up2, (size_t)n * 4 * c2, nullptr);
         gelu_inplace(up2, (size_t)n * 4 * c2, nullptr);
         gemm(4 * n, up2, c2, hyper, logits, k, nullptr, false, nullptr);
         for (int i = 0; i < n; ++i) {

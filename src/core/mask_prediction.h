@@ -32,8 +32,22 @@ struct mask_workspace {
 
 status mask_head_load(const decoder_weights &w, mask_head &out);
 
+// SAM 2's high-resolution skip features in the upscaling's own row order (see
+// high_res_layout): level1 [4hw][dim/4] is added after the first transposed convolution
+// (before its LayerNorm2d), level2 [16hw][dim/8] after the second (before its GELU).
+struct high_res_features {
+    const float *level1 = nullptr, *level2 = nullptr;
+};
+
+// feats_s1 [dim/4][2h][2w] (high_res_feats_1) and feats_s0 [dim/8][4h][4w] (high_res_feats_0),
+// C order, rearranged for predict_masks.
+void high_res_layout(const mask_head &head, const float *feats_s1, const float *feats_s0, std::vector<float> &level1,
+                     std::vector<float> &level2);
+
+// high_res: SAM 2's upscaling (dc1 + feat_s1 -> LayerNorm2d -> GELU -> dc2 + feat_s0 -> GELU)
+// when both are set; SAM's otherwise.
 void predict_masks(const mask_head &head, const float *keys, const float *tokens_out, float *iou, float *masks,
-                   mask_workspace &ws, parallel_for *pf);
+                   mask_workspace &ws, parallel_for *pf, const high_res_features &high_res = {});
 
 // An MLP with ReLU between layers (none after the last) on one row: SAM's MLP.
 void mlp_forward(const std::vector<linear_layer> &layers, const float *x, float *y);

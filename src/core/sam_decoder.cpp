@@ -53,6 +53,10 @@ status sam_decoder::load(const uint8_t *bytes, size_t size, const std::string &n
 }
 
 status sam_decoder::load(const decoder_weights &w) {
+    if (w.config.family != k_family_sam)
+        return status::failure(std::string("these are ") + decoder_family_name(w.config.family) +
+                               " decoder weights; the SAM decoder (sam_decoder) reads SAM weights only "
+                               "(SAM 2.1 weights load into sam2_decoder)");
     if (status st = decoder_config_check(w.config); !st) return st;
     for (const auto &e : decoder_expected_tensors(w.config)) {
         const decoder_tensor *t = w.find(e.first);

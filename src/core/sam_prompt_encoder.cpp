@@ -28,7 +28,7 @@ status prompt_encoder_load(const decoder_weights &w, prompt_encoder &out) {
     p.grid_h = c.image_embedding_h;
     p.grid_w = c.image_embedding_w;
     p.mask_in_chans = c.mask_in_chans;
-    const std::string n = "prompt_encoder.";
+    const std::string n = prompt_encoder_prefix(c);
     p.gaussian = values(w, n + "pe_layer.positional_encoding_gaussian_matrix");
     for (int i = 0; i < 4; ++i) p.point_embeddings[i] = values(w, n + "point_embeddings." + std::to_string(i) + ".weight");
     p.not_a_point = values(w, n + "not_a_point_embed.weight");

@@ -229,7 +229,7 @@ status transformer_load(const decoder_weights &w, two_way_transformer &out) {
     two_way_transformer tf;
     tf.dim = cfg.embed_dim;
     tf.mlp_activation = cfg.mlp_activation;
-    const std::string base = "mask_decoder.transformer.";
+    const std::string base = mask_decoder_prefix(cfg) + "transformer.";
     for (int i = 0; i < cfg.depth; ++i) {
         const std::string l = base + "layers." + std::to_string(i) + ".";
         two_way_block b;
@@ -237,7 +237,8 @@ status transformer_load(const decoder_weights &w, two_way_transformer &out) {
         bool ok = load_attention(w, l + "self_attn", cfg.num_heads, b.self_attn) &&
                   load_attention(w, l + "cross_attn_token_to_image", cfg.num_heads, b.token_to_image) &&
                   load_attention(w, l + "cross_attn_image_to_token", cfg.num_heads, b.image_to_token) &&
-                  load_linear(w, l + "mlp.lin1", b.lin1) && load_linear(w, l + "mlp.lin2", b.lin2);
+                  load_linear(w, l + transformer_mlp_name(cfg, 0), b.lin1) &&
+                  load_linear(w, l + transformer_mlp_name(cfg, 1), b.lin2);
         for (int n = 0; n < 4 && ok; ++n)
             ok = load_norm(w, l + "norm" + std::to_string(n + 1), b.norm_w[n], b.norm_b[n]);
         if (!ok) return status::failure("transformer layer " + std::to_string(i) + " weights are incomplete");

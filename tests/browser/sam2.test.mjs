@@ -1,6 +1,8 @@
 // Browser tests of a SAM 2.1 dataset (issue 17): a version 2 manifest made by the real
 // scripts/embed with the tiny SAM 2.1-shaped test model (three float16 feature files per
-// image), decoded by its decoder.onnx in ONNX Runtime Web through the decoder seam.
+// image), decoded through the decoder seam by the C++ decoder's worker (the embedder
+// copies the decoder.samw that scripts/model/export wrote beside decoder.onnx, so the
+// manifest names decoder_weights; core/sam2_decoder.h in WebAssembly).
 // Every decode the app asks for is checked against an independent run: the prompt the
 // worker receives (recorded in the page) must be SAM 2's (x * 1024 / W, y * 1024 / H,
 // box corners first, no padding point), and its outputs must equal onnxruntime-node's run
@@ -213,8 +215,9 @@ test('SAM 2.1 dataset: hover, clicks with refinement, box, accept and COCO expor
     const page = await openDataset(browser);
     let s = await state(page);
     assert.deepEqual(s.errors, []);
-    assert.equal(s.decoder.worker, 'decoder_worker.js');
-    assert.match(s.decoder.description, /^ORT [\d.]+ wasm/);
+    assert.equal(manifest.model.decoder_weights, 'decoder.samw');
+    assert.equal(s.decoder.worker, 'sam_decoder_worker.js');
+    assert.match(s.decoder.description, /^C\+\+ wasm SIMD, \d threads?/);
     const W = s.image.width, H = s.image.height;
     const entry = manifest.images[0];
     const features = featuresOf(entry);

@@ -84,3 +84,28 @@ def test_config_field_order_is_the_documented_one():
     src = open(os.path.join(ROOT, "src", "core", "decoder_weights.cpp")).read()
     names = src.split("k_field_names[k_decoder_config_fields] = {")[1].split("};")[0]
     assert [n.strip().strip('"') for n in names.replace("\n", " ").split(",") if n.strip()] == list(CONFIG_FIELDS)
+
+
+def test_sam2_checkpoint_gives_the_sam2_file(tmp_path, capsys):
+    """--decoder-weights-only on a SAM 2.1 checkpoint ({"model": state_dict}) writes the
+    version-2 file make-test-model writes (the same bytes); a damaged one is refused."""
+    from model_paths import TINY_SAM2
+
+    ckpt = os.path.join(TINY_SAM2, "model.pt")
+    assert export_main(["--decoder-weights-only", "--checkpoint", ckpt, "--out", str(tmp_path / "a")]) == 0
+    got = (tmp_path / "a" / "decoder.samw").read_bytes()
+    assert got == open(os.path.join(TINY_SAM2, "decoder.samw"), "rb").read()
+    assert struct.unpack_from("<I", got, 4)[0] == 2
+    config, tensors = read_decoder_weights(str(tmp_path / "a" / "decoder.samw"))
+    assert config["family"] == 1 and config["depth"] == 1 and config["self_attention_dim"] == 32
+    assert "sam_mask_decoder.obj_score_token.weight" in tensors
+    assert not any(k.startswith(("sam_mask_decoder.conv_s", "sam_mask_decoder.pred_obj_score_head")) for k in tensors)
+    sd = torch.load(ckpt)["model"]
+    del sd["sam_mask_decoder.transformer.layers.0.norm3.bias"]
+    bad = str(tmp_path / "bad.pt")
+    torch.save({"model": sd}, bad)
+    capsys.readouterr()
+    assert export_main(["--decoder-weights-only", "--checkpoint", bad, "--out", str(tmp_path / "b")]) == 1
+    err = capsys.readouterr().err
+    assert bad in err and "sam_mask_decoder.transformer.layers.0.norm3.bias" in err, err
+    assert not os.path.exists(tmp_path / "b" / "decoder.samw")

@@ -235,6 +235,42 @@ def test_pytorch_decoder_matches_predict(setup):
     assert _abs(iou[0, 1:].numpy(), iou_multi) < 1e-5
 
 
+def test_cpp_decoder_matches_predict(setup):
+    """The C++ SAM 2.1 decoder (sam2_decode on the export's decoder.samw) == the official
+    SAM2ImagePredictor.predict (multimask low-res logits, IoU) and == decoder.onnx, for
+    every prompt and a mask input."""
+    tmp = setup["tmp"]
+    cases, out = tmp / "cpp_cases", tmp / "cpp_out"
+    cases.mkdir(exist_ok=True)
+    feats = _feeds(setup, PROMPTS["point"])
+    for k in ("image_embed", "high_res_feats_0", "high_res_feats_1"):
+        np.save(str(cases / f"features.{k}.npy"), feats[k])
+    _, iou0, low0 = _official_predict(setup, PROMPTS["point"], True)
+    prev = low0[int(np.argmax(iou0))]
+    second = dict(point_coords=[[150.0, 130.0], [200.0, 200.0]], point_labels=[1, 1])
+    runs = {name: (prompt, None) for name, prompt in PROMPTS.items()}
+    runs["mask_input"] = (second, prev)
+    for name, (prompt, mask) in runs.items():
+        f = _feeds(setup, prompt, mask_input=mask)
+        for k in ("point_coords", "point_labels", "mask_input", "has_mask_input"):
+            np.save(str(cases / f"{name}.{k}.npy"), f[k])
+    r = subprocess.run([native_tool("sam2_decode"), "--weights", str(setup["out"] / "decoder.samw"), "--features",
+                        str(cases / "features"), "--cases", str(cases), "--out", str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for name, (prompt, mask) in runs.items():
+        iou = np.load(str(out / f"{name}.iou_predictions.npy"))
+        low = np.load(str(out / f"{name}.low_res_masks.npy"))
+        _, iou_multi, low_multi = _official_predict(setup, prompt, True, mask_input=mask)
+        ort_iou, ort_low = setup["decoder"].run(None, _feeds(setup, prompt, mask_input=mask))
+        d_low, d_iou = _abs(low[0, 1:], low_multi), _abs(iou[0, 1:], iou_multi)
+        d_ort = _abs(low, ort_low) / max(1.0, float(np.abs(ort_low).max()))
+        print(f"{name}: C++ vs official low-res {d_low:.2e}, iou {d_iou:.2e}; vs decoder.onnx {d_ort:.2e} "
+              f"(|logits| max {np.abs(ort_low).max():.2f})")
+        assert d_low < 2e-5 and d_iou < 1e-5, name
+        assert d_ort < 1e-5 and _abs(iou, ort_iou) < 1e-5, name
+
+
 def _crafted_logits(rng, kind):
     """4 x 256 x 256 low-res logits whose mask 0 is stable, unstable or empty."""
     y, x = np.mgrid[0:256, 0:256]

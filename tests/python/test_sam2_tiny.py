@@ -32,7 +32,8 @@ def test_regenerating_gives_identical_bytes(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     for name in SAM2_FILES:
         assert _sha(tmp_path / name) == _sha(os.path.join(TINY_SAM2, name)), name
-    assert sum(os.path.getsize(os.path.join(TINY_SAM2, n)) for n in SAM2_FILES) < 6_000_000
+    # 7 MB: decoder.samw (1.2 MB, the C++ decoder's f32 weights) joined the files
+    assert sum(os.path.getsize(os.path.join(TINY_SAM2, n)) for n in SAM2_FILES) < 7_000_000
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,17 @@ decoder weights under their official state-dict names, with the dimensions.
     write_decoder_weights("decoder.samw", sam.state_dict(), num_heads=8)   # f32 (f16 with dtype="f16")
     config, tensors = read_decoder_weights("decoder.samw")               # for tests and checks
 
-Layout (version 1, all little-endian; the C++ reader is src/core/decoder_weights.cpp):
-  0   "SAMW", u32 version = 1, u64 file size, u32 header size (bytes before the data)
-  20  u32 config count (16), u32 config values in CONFIG_FIELDS order
+Two families. SAM (version 1): prompt_encoder.* and mask_decoder.*. SAM 2.1
+(version 2; src/core/sam2_decoder.h): sam_prompt_encoder.* and sam_mask_decoder.*
+as SAM2Base names them (the token MLP is mlp.layers.0/1, the object-score token
+sits before the IoU token), without conv_s0/conv_s1 (applied by the encoder
+export) and pred_obj_score_head (the image predictor does not use it). A state
+dict's family is told by its keys (sam_mask_decoder.* is SAM 2.1).
+
+Layout (all little-endian; the C++ reader is src/core/decoder_weights.cpp):
+  0   "SAMW", u32 version (1 SAM, 2 SAM 2.1), u64 file size, u32 header size (bytes before the data)
+  20  u32 config count (16 in version 1, 17 in version 2), u32 config values in
+      CONFIG_FIELDS order, then (version 2 only) u32 family = 1
       u32 tensor count; per tensor: u16 name length, name (ASCII), u8 dtype (0 f32, 1 f16),
       u8 ndim, u32 dims[ndim], u64 offset (from the file start, a multiple of 64), u64 bytes
   ... tensor data, each block 64-aligned, C order
@@ -46,6 +54,10 @@ CONFIG_FIELDS = (
     "hypernet_hidden_dim",   # 256
     "hypernet_depth",        # 3
 )
+FAMILY_SAM, FAMILY_SAM2_1 = 0, 1
+VERSION_SAM2 = 2
+# Parts of a SAM 2.1 mask decoder the C++ decoder does not take.
+SAM2_LEFT_OUT = ("sam_mask_decoder.conv_s0.", "sam_mask_decoder.conv_s1.", "sam_mask_decoder.pred_obj_score_head.")
 
 
 class DecoderWeightsError(ValueError):
@@ -57,9 +69,23 @@ def _count(sd: Mapping[str, torch.Tensor], pattern: str) -> int:
     return len({m.group(1) for k in sd for m in [rx.fullmatch(k)] if m})
 
 
+def state_family(sd: Mapping[str, torch.Tensor]) -> int:
+    """FAMILY_SAM2_1 when the state dict has sam_mask_decoder.* keys, else FAMILY_SAM."""
+    return FAMILY_SAM2_1 if any(k.startswith("sam_mask_decoder.") for k in sd) else FAMILY_SAM
+
+
+def _prefixes(family: int) -> Tuple[str, str]:
+    return ("sam_prompt_encoder.", "sam_mask_decoder.") if family == FAMILY_SAM2_1 else ("prompt_encoder.",
+                                                                                          "mask_decoder.")
+
+
 def decoder_state(sd: Mapping[str, torch.Tensor]) -> "OrderedDict[str, torch.Tensor]":
-    """The prompt_encoder.* and mask_decoder.* entries, in the state dict's order."""
-    return OrderedDict((k, v) for k, v in sd.items() if k.startswith(("prompt_encoder.", "mask_decoder.")))
+    """The prompt_encoder.* and mask_decoder.* entries (SAM 2.1: sam_prompt_encoder.*
+    and sam_mask_decoder.* less SAM2_LEFT_OUT), in the state dict's order."""
+    family = state_family(sd)
+    keep = _prefixes(family)
+    return OrderedDict((k, v) for k, v in sd.items()
+                       if k.startswith(keep) and not (family == FAMILY_SAM2_1 and k.startswith(SAM2_LEFT_OUT)))
 
 
 def config_from_state_dict(sd: Mapping[str, torch.Tensor], num_heads: int = 8, image_embedding_size=(64, 64),
@@ -70,26 +96,40 @@ def config_from_state_dict(sd: Mapping[str, torch.Tensor], num_heads: int = 8, i
             raise DecoderWeightsError(f"state dict has no {k}: not a SAM prompt encoder + mask decoder")
         return tuple(sd[k].shape)
 
-    md = "mask_decoder."
+    family = state_family(sd)
+    pe, md = _prefixes(family)
+    rx = re.escape(md)
     cfg = {
         "embed_dim": shape(md + "iou_token.weight")[1],
         "image_embedding_h": image_embedding_size[0],
         "image_embedding_w": image_embedding_size[1],
         "input_image_size": input_image_size,
-        "mask_in_chans": shape("prompt_encoder.mask_downscaling.3.weight")[0],
+        "mask_in_chans": shape(pe + "mask_downscaling.3.weight")[0],
         "num_multimask_outputs": shape(md + "mask_tokens.weight")[0] - 1,
-        "depth": _count(sd, r"mask_decoder\.transformer\.layers\.(\d+)\.norm1\.weight"),
+        "depth": _count(sd, rx + r"transformer\.layers\.(\d+)\.norm1\.weight"),
         "num_heads": num_heads,
-        "mlp_dim": shape(md + "transformer.layers.0.mlp.lin1.weight")[0],
+        "mlp_dim": shape(md + "transformer.layers.0." + ("mlp.layers.0" if family else "mlp.lin1") + ".weight")[0],
         "mlp_activation": mlp_activation,
         "self_attention_dim": shape(md + "transformer.layers.0.self_attn.q_proj.weight")[0],
         "cross_attention_dim": shape(md + "transformer.final_attn_token_to_image.q_proj.weight")[0],
-        "iou_head_depth": _count(sd, r"mask_decoder\.iou_prediction_head\.layers\.(\d+)\.weight"),
+        "iou_head_depth": _count(sd, rx + r"iou_prediction_head\.layers\.(\d+)\.weight"),
         "iou_head_hidden_dim": shape(md + "iou_prediction_head.layers.0.weight")[0],
         "hypernet_hidden_dim": shape(md + "output_hypernetworks_mlps.0.layers.0.weight")[0],
-        "hypernet_depth": _count(sd, r"mask_decoder\.output_hypernetworks_mlps\.0\.layers\.(\d+)\.weight"),
+        "hypernet_depth": _count(sd, rx + r"output_hypernetworks_mlps\.0\.layers\.(\d+)\.weight"),
     }
+    if family == FAMILY_SAM2_1:
+        shape(md + "obj_score_token.weight")
+        cfg["family"] = FAMILY_SAM2_1
     return cfg
+
+
+def config_from_sam2(sam2) -> Dict[str, int]:
+    """config_from_state_dict for a built Sam2 (our port or the official SAM2Base)."""
+    pe = sam2.sam_prompt_encoder
+    layer0 = sam2.sam_mask_decoder.transformer.layers[0]
+    return config_from_state_dict(sam2.state_dict(), num_heads=layer0.self_attn.num_heads,
+                                  image_embedding_size=tuple(pe.image_embedding_size),
+                                  input_image_size=int(pe.input_image_size[0]), mlp_activation=0)
 
 
 def config_from_sam(sam) -> Dict[str, int]:
@@ -118,9 +158,14 @@ def write_decoder_weights(path: str, sd: Mapping[str, torch.Tensor], config: Dic
             raise DecoderWeightsError(f"{name} has non-finite values in {dtype}")
         arrays.append((name, np.ascontiguousarray(a)))
 
+    family = int(config.get("family", FAMILY_SAM))
+    if family != state_family(sd):
+        raise DecoderWeightsError(f"config family {family} does not match the state dict's ({state_family(sd)})")
+    values = [int(config[k]) for k in CONFIG_FIELDS] + ([family] if family == FAMILY_SAM2_1 else [])
+    version = VERSION_SAM2 if family == FAMILY_SAM2_1 else VERSION
     table = bytearray()
-    table += struct.pack("<I", len(CONFIG_FIELDS))
-    table += struct.pack(f"<{len(CONFIG_FIELDS)}I", *(int(config[k]) for k in CONFIG_FIELDS))
+    table += struct.pack("<I", len(values))
+    table += struct.pack(f"<{len(values)}I", *values)
     table += struct.pack("<I", len(arrays))
     entry_sizes = [2 + len(n.encode("ascii")) + 2 + 4 * a.ndim + 16 for n, a in arrays]
     header_size = 20 + len(table) + sum(entry_sizes)
@@ -135,7 +180,7 @@ def write_decoder_weights(path: str, sd: Mapping[str, torch.Tensor], config: Dic
         offset = -(-(offset + len(raw)) // ALIGN) * ALIGN
     end = blobs[-1][0] + len(blobs[-1][1]) if blobs else header_size
     file_size = end + 4
-    out = bytearray(MAGIC + struct.pack("<IQI", VERSION, file_size, header_size) + table)
+    out = bytearray(MAGIC + struct.pack("<IQI", version, file_size, header_size) + table)
     assert len(out) == header_size
     for off, raw in blobs:
         out += b"\0" * (off - len(out)) + raw
@@ -152,14 +197,14 @@ def read_decoder_weights(path: str) -> Tuple[Dict[str, int], "OrderedDict[str, n
     if len(data) < 28 or data[:4] != MAGIC:
         raise DecoderWeightsError(f"{path}: not a decoder weights file (no SAMW magic)")
     version, file_size, header_size = struct.unpack_from("<IQI", data, 4)
-    if version != VERSION or file_size != len(data):
+    if version not in (VERSION, VERSION_SAM2) or file_size != len(data):
         raise DecoderWeightsError(f"{path}: version {version}, size {file_size} (file has {len(data)} bytes)")
     if zlib.crc32(data[:-4]) & 0xFFFFFFFF != struct.unpack_from("<I", data, len(data) - 4)[0]:
         raise DecoderWeightsError(f"{path}: checksum mismatch")
     pos = 20
     (n_cfg,) = struct.unpack_from("<I", data, pos)
     values = struct.unpack_from(f"<{n_cfg}I", data, pos + 4)
-    config = dict(zip(CONFIG_FIELDS, values))
+    config = dict(zip(CONFIG_FIELDS + ("family",), values))  # "family" only in version 2
     pos += 4 + 4 * n_cfg
     (count,) = struct.unpack_from("<I", data, pos)
     pos += 4

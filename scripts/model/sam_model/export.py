@@ -18,9 +18,11 @@ After each export onnxruntime runs it on seeded random inputs and the max
 
 writes only DIR/decoder.samw from any state dict holding prompt_encoder.* and
 mask_decoder.* (dimensions read from its shapes; f16 when --fp16 or when the
-state dict is float16); no model type needed.
+state dict is float16); no model type needed. A SAM 2.1 checkpoint (sam_prompt_encoder.*,
+sam_mask_decoder.*, e.g. {"model": state_dict} as released) gives SAM 2.1's decoder.samw.
 """
 import argparse
+from collections import OrderedDict
 import os
 import sys
 import tempfile
@@ -34,8 +36,9 @@ from onnx import numpy_helper
 
 from .build import MODEL_TYPES, CheckpointError, build_sam, build_sam_decoder_only, load_state_dict_strict, read_state_dict
 from .build_sam2 import SAM2_MODEL_TYPES, is_sam2
-from .decoder_weights import (DecoderWeightsError, check_written, config_from_sam, config_from_state_dict,
-                              decoder_state, sam_from_config, write_decoder_weights)
+from .decoder_weights import (FAMILY_SAM2_1, DecoderWeightsError, check_written, config_from_sam,
+                              config_from_state_dict, decoder_state, sam_from_config, state_family,
+                              write_decoder_weights)
 from .onnx_decoder import (BATCH_INPUTS, DECODER_INPUTS, FAST_OUTPUTS, FULL_OUTPUTS, DecoderBatch, DecoderFast,
                            DecoderFull)
 from .sam import Sam
@@ -257,7 +260,10 @@ def export_decoder_weights(sam: Sam, path: str, dtype: str = "f32", log=print) -
 def export_decoder_weights_only(checkpoint: str, out: str, fp16: bool, num_heads: int, log=print) -> None:
     """decoder.samw straight from a state dict: its shapes give the dimensions; a
     PyTorch decoder of those dimensions must load it strictly (so nothing is missing)."""
-    sd = decoder_state(read_state_dict(checkpoint))
+    raw = read_state_dict(checkpoint)
+    if state_family(raw) == FAMILY_SAM2_1:
+        return _export_sam2_decoder_weights_only(raw, checkpoint, out, fp16, num_heads, log)
+    sd = decoder_state(raw)
     if not sd:
         raise CheckpointError(f"{checkpoint}: no prompt_encoder.* or mask_decoder.* keys")
     try:
@@ -272,6 +278,49 @@ def export_decoder_weights_only(checkpoint: str, out: str, fp16: bool, num_heads
     path = os.path.join(out, DECODER_WEIGHTS_FILE)
     log(f"writing {path}")
     export_decoder_weights(sam, path, "f16" if half else "f32", log)
+
+
+def _export_sam2_decoder_weights_only(raw, checkpoint: str, out: str, fp16: bool, num_heads: int, log=print) -> None:
+    """SAM 2.1: a decoder-only module of the state dict's dimensions must load its
+    sam_prompt_encoder.* and sam_mask_decoder.* strictly; its tensors are written."""
+    from .mask_decoder import TwoWayTransformer
+    from .prompt_encoder import PromptEncoder
+    from .sam2_mask_decoder import Sam2MaskDecoder
+
+    part = OrderedDict((k, v) for k, v in raw.items() if k.startswith(("sam_prompt_encoder.", "sam_mask_decoder.")))
+    try:
+        c = config_from_state_dict(decoder_state(part), num_heads=num_heads)
+        obj_key = "sam_mask_decoder.pred_obj_score_head.layers.0.weight"
+        if obj_key not in part:
+            raise DecoderWeightsError(f"state dict has no {obj_key}: not a SAM 2.1 mask decoder")
+        d = c["embed_dim"]
+        if d != 256 or c["num_multimask_outputs"] != 3 or c["iou_head_depth"] != 3 or c["hypernet_depth"] != 3:
+            raise DecoderWeightsError(f"dimensions {c} are not SAM 2.1's decoder (transformer_dim 256, 4 masks, 3-layer heads)")
+        for k in ("self_attention_dim", "cross_attention_dim"):
+            if d % c[k]:
+                raise DecoderWeightsError(f"{k} {c[k]} does not divide embed_dim {d}")
+    except DecoderWeightsError as e:
+        raise CheckpointError(f"{checkpoint}: {e}")
+    pe = PromptEncoder(embed_dim=d, image_embedding_size=(c["image_embedding_h"], c["image_embedding_w"]),
+                       input_image_size=(c["input_image_size"], c["input_image_size"]), mask_in_chans=c["mask_in_chans"])
+    transformer = TwoWayTransformer(depth=c["depth"], embedding_dim=d, num_heads=c["num_heads"], mlp_dim=c["mlp_dim"],
+                                    attention_downsample_rate=d // c["cross_attention_dim"],
+                                    self_attn_downsample_rate=d // c["self_attention_dim"], sam2_mlp=True)
+    md = Sam2MaskDecoder(d, transformer, iou_head_hidden_dim=c["iou_head_hidden_dim"],
+                         hypernet_hidden_dim=c["hypernet_hidden_dim"],
+                         obj_score_hidden_dim=int(part[obj_key].shape[0]))
+    module = torch.nn.ModuleDict({"sam_prompt_encoder": pe, "sam_mask_decoder": md})
+    load_state_dict_strict(module, part, source=checkpoint)
+    half = fp16 or all(v.dtype == torch.float16 for v in part.values() if v.is_floating_point())
+    dtype = "f16" if half else "f32"
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, DECODER_WEIGHTS_FILE)
+    log(f"writing {path}")
+    sd = module.state_dict()
+    config = write_decoder_weights(path, sd, c, dtype)
+    n = check_written(path, sd, dtype)
+    log(f"  {os.path.basename(path)} {n:,} values ({dtype}), read back exactly; "
+        + ", ".join(f"{k} {v}" for k, v in config.items()))
 
 
 def main(argv=None) -> int:

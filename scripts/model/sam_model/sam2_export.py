@@ -4,7 +4,8 @@ types), each file checked against PyTorch in onnxruntime.
     scripts/model/export --model-type sam2.1_hiera_t --checkpoint sam2.1_hiera_tiny.pt --out models/sam2.1_hiera_t
 
 writes encoder.onnx, decoder.onnx (and decoder_batch.onnx with --batch) with the
-interface of sam2_onnx.py, and model.json ({"id", "family": "sam2.1",
+interface of sam2_onnx.py, decoder.samw (the C++ decoder's weights, SAM 2.1 family:
+decoder_weights.py; f16 with --fp16) beside decoder.onnx, and model.json ({"id", "family": "sam2.1",
 "model_type", "checkpoint", "checkpoint_sha256"}). Above tolerance (1e-4 x the
 output's magnitude; 5e-3 with --fp16) the export fails with exit status 1.
 """
@@ -18,7 +19,8 @@ import torch
 
 from .build import CheckpointError
 from .build_sam2 import build_sam2
-from .export import ExportError, export_checked
+from .decoder_weights import check_written, config_from_sam2, write_decoder_weights
+from .export import DECODER_WEIGHTS_FILE, ExportError, export_checked
 from .sam2 import Sam2
 from .sam2_onnx import (BATCH_INPUTS, DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUT, FEATURE_SHAPES, FEATURES,
                         Sam2DecoderBatchOnnx, Sam2DecoderOnnx, Sam2EncoderOnnx)
@@ -68,6 +70,15 @@ def export_sam2_decoder(sam2: Sam2, path: str, batch: bool = False, opset: int =
                    {"iou_predictions": [1, 4], "low_res_masks": [1, 4, 256, 256]})
 
 
+def export_sam2_decoder_weights(sam2: Sam2, path: str, dtype: str = "f32", log=print) -> None:
+    """decoder.samw (SAM 2.1 family) for the C++ decoder, read back and compared."""
+    sd = sam2.state_dict()
+    config = write_decoder_weights(path, sd, config_from_sam2(sam2), dtype)
+    n = check_written(path, sd, dtype)
+    dims = ", ".join(f"{k} {v}" for k, v in config.items())
+    log(f"  {os.path.basename(path)} {n:,} values ({dtype}), read back exactly; {dims}")
+
+
 def _sha256(path: str) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -103,6 +114,8 @@ def run(args) -> int:
         jobs.append(("encoder.onnx", lambda p: export_sam2_encoder(sam2, p, args.opset, args.fp16)))
     if not args.encoder_only:
         jobs.append(("decoder.onnx", lambda p: export_sam2_decoder(sam2, p, False, args.opset, args.fp16)))
+        jobs.append((DECODER_WEIGHTS_FILE,
+                     lambda p: export_sam2_decoder_weights(sam2, p, "f16" if args.fp16 else "f32")))
         if args.batch:
             jobs.append(("decoder_batch.onnx", lambda p: export_sam2_decoder(sam2, p, True, args.opset, args.fp16)))
     try:

@@ -23,12 +23,12 @@ import torch
 from .build import build_sam
 from .build_sam2 import build_sam2
 from .export import DECODER_WEIGHTS_FILE, ExportError, export_decoder, export_decoder_weights, export_encoder
-from .sam2_export import export_sam2_decoder, export_sam2_encoder, write_model_json
+from .sam2_export import export_sam2_decoder, export_sam2_decoder_weights, export_sam2_encoder, write_model_json
 
 SEED = 20240607
 FILES = ["encoder.onnx", "decoder.onnx", "decoder_full.onnx", "decoder_batch.onnx", DECODER_WEIGHTS_FILE, "model.pt"]
 SAM2_SEED = 20241201
-SAM2_FILES = ["encoder.onnx", "decoder.onnx", "decoder_batch.onnx", "model.pt", "model.json"]
+SAM2_FILES = ["encoder.onnx", "decoder.onnx", "decoder_batch.onnx", DECODER_WEIGHTS_FILE, "model.pt", "model.json"]
 
 
 def _perturb_constants(model):
@@ -65,6 +65,7 @@ def _write_sam2(out):
     export_sam2_encoder(sam2, os.path.join(out, "encoder.onnx"))
     export_sam2_decoder(sam2, os.path.join(out, "decoder.onnx"))
     export_sam2_decoder(sam2, os.path.join(out, "decoder_batch.onnx"), batch=True)
+    export_sam2_decoder_weights(sam2, os.path.join(out, DECODER_WEIGHTS_FILE), "f32")
     # As official checkpoints store it: {"model": state_dict}.
     torch.save({"model": sam2.state_dict()}, os.path.join(out, "model.pt"))
     write_model_json(out, "sam2-tiny-test", None, model_id="sam2.1-tiny-test")
