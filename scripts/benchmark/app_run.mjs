@@ -13,8 +13,9 @@ import { bytes_by, idle_cpu_percent } from './browser.mjs';
 export function classify_url(url) {
     const p = new URL(url).pathname;
     if (/\/ort[^/]*\.(m?js|wasm)$/.test(p)) return 'ort';
-    if (p.endsWith('.onnx')) return 'decoder';
-    if (/\/(sam_annotator\.(js|wasm)|index\.html|decoder_worker\.js|decoder_onnx_names\.js|)$/.test(p)) return 'app';
+    if (p.endsWith('encoder.onnx')) return 'encoder';  // a declared browser encoder, loaded at a quiet moment
+    if (p.endsWith('.onnx') || p.endsWith('.samw')) return 'decoder';
+    if (/\/(sam_annotator\.(js|wasm)|index\.html|decoder_worker\.js|decoder_onnx_names\.js|sam_decoder_worker\.js|sam_decoder_(st|mt)\.(mjs|wasm|worker\.js)|)$/.test(p)) return 'app';
     return null;  // image, embedding, manifest: the same for both pages
 }
 
@@ -80,15 +81,21 @@ export async function run_app(b, server_url, o) {
         }
         // the app's main-thread time per frame during the hover sweep
         const frame_ms = await page.evaluate(() => (window.samAnnotator.frameTimes ? window.samAnnotator.frameTimes() : []));
-        // idle: measured from 3 s after the last input, for 5 s (issue 15)
+        // idle: measured from 3 s after the last input, for 5 s (issue 15). A dataset that
+        // declares a browser encoder has it loaded once at the first quiet moment (1.5 s
+        // without input); that one-time load is timed on its own and the idle window starts
+        // after it, so the figure is the page's steady state.
         await page.waitForTimeout(3000);
+        const t_preload = Date.now();
+        await page.waitForFunction(() => window.samAnnotator.state().encoding?.status !== 'loading', null, { timeout: 120000, polling: 100 });
+        const encoder_preload_wait_ms = Date.now() - t_preload;
         const idle_cpu_pct = await idle_cpu_percent(page, 5000);
         const end = await page.evaluate(() => window.samAnnotator.state());
         const after = o.after ? await o.after(page, end) : null;
         return {
             threads: o.threads, cross_origin_isolated: await page.evaluate(() => self.crossOriginIsolated),
             info: { decoder: end.decoder, image: end.image && { width: end.image.width, height: end.image.height } },
-            first_mask_ms, idle_cpu_pct, frame_ms, bytes: bytes_by(responses, classify_url), samples, after,
+            first_mask_ms, idle_cpu_pct, encoder_preload_wait_ms, encoder_status: end.encoding?.status, frame_ms, bytes: bytes_by(responses, classify_url), samples, after,
         };
     } finally {
         await context.close();

@@ -136,6 +136,8 @@ async function main() {
             results.ours_interactive[key].decoder = ro.info.decoder?.description;
             results.ours_interactive[key].frame_ms = summarize(ro.frame_ms || []);
             results.ours_interactive[key].idle_cpu_pct = ro.idle_cpu_pct;
+            results.ours_interactive[key].encoder_preload_wait_ms = ro.encoder_preload_wait_ms;
+            results.ours_interactive[key].encoder_status = ro.encoder_status;
             results.ours_interactive[key].worker_decode_probe = ro.after;
             results.ours_interactive[key].ratio_p50 =
                 Math.round(results.ours_interactive[key].click_to_mask_ms.p50 / fastest * 1000) / 1000;
