@@ -28,7 +28,7 @@ function embed(images, out) {
   for (const f of images) fs.copyFileSync(f, path.join(src, path.basename(f)));
   try {
     execFileSync('scripts/embed', ['--encoder', path.join(MODEL, 'encoder.onnx'), '--decoder', path.join(MODEL, 'decoder.onnx'),
-      '--images', src, '--out', out, '--threads', '1', '--model-id', 'sam-light-synth-v2'], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
+      '--images', src, '--out', out, '--threads', '1', '--model-id', 'sam-light-synth-v3'], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (e) {
     assert.match(String(e.stderr), /broken\.jpg/, 'only the broken image may fail');
   }
@@ -63,7 +63,7 @@ before(async () => {
     return { id: i + 1, file: `images/${n}`, width: s.width, height: s.height };
   });
   fs.writeFileSync(path.join(noemb, 'manifest.json'), JSON.stringify({ version: 1,
-    model: { id: 'sam-light-synth-v2', decoder: 'decoder.onnx', encoder: 'encoder.onnx', browser_encoder: true }, images }));
+    model: { id: 'sam-light-synth-v3', decoder: 'decoder.onnx', encoder: 'encoder.onnx', browser_encoder: true }, images }));
   browser = await launchBrowser({ width: 1280, height: 800 });
 });
 
