@@ -151,6 +151,15 @@ status decoder_config_check(const sam_decoder_config &c_in) {
     return status::success();
 }
 
+status decoder_weights_check_tensors(const decoder_weights &w) {
+    for (const auto &e : decoder_expected_tensors(w.config)) {
+        const decoder_tensor *t = w.find(e.first);
+        if (!t) return status::failure("missing tensor " + e.first);
+        if (t->shape != e.second) return status::failure(e.first + " has the wrong shape");
+    }
+    return status::success();
+}
+
 std::vector<std::pair<std::string, std::vector<int64_t>>> decoder_expected_tensors(const sam_decoder_config &c) {
     std::vector<std::pair<std::string, std::vector<int64_t>>> t;
     const int d = c.embed_dim, mc = c.mask_in_chans;

@@ -71,6 +71,10 @@ struct decoder_weights {
 // Every tensor a decoder with this config has (official names) and its shape.
 std::vector<std::pair<std::string, std::vector<int64_t>>> decoder_expected_tensors(const sam_decoder_config &c);
 
+// Every tensor decoder_expected_tensors names is in `w` with its shape (weights built in
+// memory, not parsed from a file, are checked before a decoder takes them).
+status decoder_weights_check_tensors(const decoder_weights &w);
+
 // Checks the dimensions are usable (positive, within limits, divisible as the
 // architecture needs); the message names the field.
 status decoder_config_check(const sam_decoder_config &c);

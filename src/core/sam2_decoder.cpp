@@ -36,13 +36,6 @@ struct sam2_decoder::state {
 
 namespace {
 
-status check_values(const float *v, size_t n, const std::string &what) {
-    for (size_t i = 0; i < n; ++i)
-        if (!std::isfinite(v[i]) || std::fabs(v[i]) > k_max_input_magnitude)
-            return status::failure(what + "[" + std::to_string(i) + "] = " + std::to_string(v[i]) +
-                                   (std::isfinite(v[i]) ? " is beyond 1e6" : " is not finite"));
-    return status::success();
-}
 
 status check_feature(const char *name, const float *v, size_t count, size_t want, int c, int h, int w) {
     if (!v) return status::failure(std::string(name) + " is missing");
@@ -50,7 +43,7 @@ status check_feature(const char *name, const float *v, size_t count, size_t want
         return status::failure(std::string(name) + " has " + std::to_string(count) + " values, this decoder needs " +
                                std::to_string(want) + " ([1, " + std::to_string(c) + ", " + std::to_string(h) +
                                ", " + std::to_string(w) + "])");
-    return check_values(v, count, name);
+    return check_decoder_values(v, count, name);
 }
 
 }  // namespace
@@ -71,11 +64,7 @@ status sam2_decoder::load(const decoder_weights &w) {
                                " decoder weights; the SAM 2.1 decoder (sam2_decoder) reads SAM 2.1 weights only "
                                "(SAM weights load into sam_decoder)");
     if (status st = decoder_config_check(w.config); !st) return st;
-    for (const auto &e : decoder_expected_tensors(w.config)) {
-        const decoder_tensor *t = w.find(e.first);
-        if (!t) return status::failure("missing tensor " + e.first);
-        if (t->shape != e.second) return status::failure(e.first + " has the wrong shape");
-    }
+    if (status st = decoder_weights_check_tensors(w); !st) return st;
     auto s = std::make_unique<state>();
     s->config = w.config;
     if (status st = prompt_encoder_load(w, s->pe); !st) return st;
@@ -147,11 +136,11 @@ status sam2_decoder::predict(const sam_prompt &p, float *iou, float *masks) {
     if (p.num_points > 0 && (!p.point_coords || !p.point_labels))
         return status::failure("point_coords / point_labels missing");
     if (p.num_points > 0) {
-        if (status st = check_values(p.point_coords, 2 * (size_t)p.num_points, "point_coords"); !st) return st;
-        if (status st = check_values(p.point_labels, (size_t)p.num_points, "point_labels"); !st) return st;
+        if (status st = check_decoder_values(p.point_coords, 2 * (size_t)p.num_points, "point_coords"); !st) return st;
+        if (status st = check_decoder_values(p.point_labels, (size_t)p.num_points, "point_labels"); !st) return st;
     }
     if (p.mask_input)
-        if (status st = check_values(p.mask_input, mask_count(), "mask_input"); !st) return st;
+        if (status st = check_decoder_values(p.mask_input, mask_count(), "mask_input"); !st) return st;
 
     const int c = s.config.embed_dim, hw = s.hw(), k = s.config.num_outputs();
     // The prompt encoder's padding point: (0, 0), label -1, after the given points.

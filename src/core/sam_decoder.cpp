@@ -30,17 +30,13 @@ struct sam_decoder::state {
     int hw() const { return config.image_embedding_h * config.image_embedding_w; }
 };
 
-namespace {
-
-status check_values(const float *v, size_t n, const std::string &what) {
+status check_decoder_values(const float *v, size_t n, const std::string &what) {
     for (size_t i = 0; i < n; ++i)
         if (!std::isfinite(v[i]) || std::fabs(v[i]) > k_max_input_magnitude)
             return status::failure(what + "[" + std::to_string(i) + "] = " + std::to_string(v[i]) +
                                    (std::isfinite(v[i]) ? " is beyond 1e6" : " is not finite"));
     return status::success();
 }
-
-}  // namespace
 
 sam_decoder::sam_decoder() : s_(new state) {}
 sam_decoder::~sam_decoder() = default;
@@ -58,11 +54,7 @@ status sam_decoder::load(const decoder_weights &w) {
                                " decoder weights; the SAM decoder (sam_decoder) reads SAM weights only "
                                "(SAM 2.1 weights load into sam2_decoder)");
     if (status st = decoder_config_check(w.config); !st) return st;
-    for (const auto &e : decoder_expected_tensors(w.config)) {
-        const decoder_tensor *t = w.find(e.first);
-        if (!t) return status::failure("missing tensor " + e.first);
-        if (t->shape != e.second) return status::failure(e.first + " has the wrong shape");
-    }
+    if (status st = decoder_weights_check_tensors(w); !st) return st;
     auto s = std::make_unique<state>();
     s->config = w.config;
     if (status st = prompt_encoder_load(w, s->pe); !st) return st;
@@ -100,7 +92,7 @@ status sam_decoder::set_image(const float *embedding, size_t count) {
                                std::to_string(embedding_count()) + " ([1, " + std::to_string(s.config.embed_dim) +
                                ", " + std::to_string(s.config.image_embedding_h) + ", " +
                                std::to_string(s.config.image_embedding_w) + "])");
-    if (status st = check_values(embedding, count, "image_embeddings"); !st) return st;
+    if (status st = check_decoder_values(embedding, count, "image_embeddings"); !st) return st;
     const int c = s.config.embed_dim, hw = s.hw();
     s.image.resize((size_t)hw * c);
     for (int ch = 0; ch < c; ++ch)
@@ -126,11 +118,11 @@ status sam_decoder::predict(const sam_prompt &p, float *iou, float *masks) {
     if (p.num_points > 0 && (!p.point_coords || !p.point_labels))
         return status::failure("point_coords / point_labels missing");
     if (p.num_points > 0) {
-        if (status st = check_values(p.point_coords, 2 * (size_t)p.num_points, "point_coords"); !st) return st;
-        if (status st = check_values(p.point_labels, (size_t)p.num_points, "point_labels"); !st) return st;
+        if (status st = check_decoder_values(p.point_coords, 2 * (size_t)p.num_points, "point_coords"); !st) return st;
+        if (status st = check_decoder_values(p.point_labels, (size_t)p.num_points, "point_labels"); !st) return st;
     }
     if (p.mask_input)
-        if (status st = check_values(p.mask_input, mask_count(), "mask_input"); !st) return st;
+        if (status st = check_decoder_values(p.mask_input, mask_count(), "mask_input"); !st) return st;
 
     const int c = s.config.embed_dim, hw = s.hw(), k = s.config.num_outputs();
     const int t = 1 + k + p.num_points;

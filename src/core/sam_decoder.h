@@ -22,6 +22,10 @@ namespace sam {
 constexpr int k_max_points = 256;             // per prompt (memory grows with the token count)
 constexpr float k_max_input_magnitude = 1e6f;  // larger embedding/mask/coordinate values are refused
 
+// Every value finite and within k_max_input_magnitude, else the first bad one, named
+// "what[i] = v is not finite" (the decoders' input check, SAM's and SAM 2.1's).
+status check_decoder_values(const float *v, size_t n, const std::string &what);
+
 struct sam_prompt {
     const float *point_coords = nullptr;  // [num_points][2] (x, y), 1024 frame
     const float *point_labels = nullptr;  // [num_points]
