@@ -36,14 +36,18 @@ import os
 import signal
 import sys
 import time
-from typing import Dict, Iterator, List, Optional, Tuple
-
-import numpy as np
-import torch
-from PIL import Image
-from torch.nn import functional as F
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cpu_tuning  # noqa: E402
+if __name__ == "__main__":  # before NumPy / PyTorch load OpenBLAS
+    cpu_tuning.configure(cpu_tuning.threads_from_argv())
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+from torch.nn import functional as F  # noqa: E402
+
 from sam_model import build_sam  # noqa: E402
 from sam_model.layers import ConvTranspose2x2  # noqa: E402
 from sam_model.light_encoder import InvertedResidual, LightEncoder  # noqa: E402
@@ -118,6 +122,9 @@ class SceneStream(torch.utils.data.IterableDataset):
 
 def _worker_init(_: int) -> None:
     torch.set_num_threads(1)  # the workers run NumPy / Pillow; one thread each
+    # Ctrl-C reaches the whole process group: the trainer checkpoints and stops its workers;
+    # a worker killed by it first would make the trainer fail instead.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def scene_loader(args, first_step: int, pin: bool) -> torch.utils.data.DataLoader:
@@ -283,9 +290,12 @@ def _assemble(first: torch.Tensor, use_box: torch.Tensor, extra_c: torch.Tensor,
 
 
 def prompt_loss(sam, emb: torch.Tensor, pe: torch.Tensor, gt: torch.Tensor, gen: torch.Generator, n_extra: int,
-                opts: Dict[str, float]) -> Tuple[torch.Tensor, Dict[str, float]]:
+                opts: Dict[str, float], record: Optional[Callable[[str, torch.Tensor, torch.Tensor], None]] = None
+                ) -> Tuple[torch.Tensor, Dict[str, float]]:
     """emb N x 256 x g x g (the image embedding of each prompt's image), gt N x G x G {0,1}.
-    opts: box_share, centre_share, iou_weight, focal_weight, box_jitter. Returns (loss, stats)."""
+    opts: box_share, centre_share, iou_weight, focal_weight, box_jitter. Returns (loss, stats).
+    record(stage, true_iou N x 4, use_box N), when given, is called right after each decode whose
+    IoU is scored: stage "first" (the first prompt) and "refined" (after the corrective clicks)."""
     n, dev = gt.shape[0], gt.device
     use_box = torch.rand(n, generator=gen, device=dev) < opts["box_share"]
     click = first_click(gt, gen, opts["centre_share"])
@@ -299,6 +309,8 @@ def prompt_loss(sam, emb: torch.Tensor, pe: torch.Tensor, gt: torch.Tensor, gen:
     # Single click: the best of the 3 multimask outputs (SAM's min loss); box: token 0.
     loss_mask = torch.where(use_box, per[:, 0], per[:, 1:].min(1).values).mean()
     true_iou = iou_of(up.detach(), gt)
+    if record is not None:
+        record("first", true_iou, use_box)
     loss_iou = F.mse_loss(iou_pred.float(), true_iou)
     loss = loss_mask + opts["iou_weight"] * loss_iou
     with torch.no_grad():
@@ -327,6 +339,8 @@ def prompt_loss(sam, emb: torch.Tensor, pe: torch.Tensor, gt: torch.Tensor, gen:
     up = at_gt_res(logits)
     per = mask_losses(up, gt, opts["focal_weight"])
     true_iou = iou_of(up.detach(), gt)
+    if record is not None:
+        record("refined", true_iou, use_box)
     loss_refine = per[:, 0].mean()
     loss = loss + loss_refine + opts["iou_weight"] * F.mse_loss(iou_pred.float(), true_iou)
     stats.update({"l2": float(loss_refine), "iou_refined": float(true_iou[:, 0].mean()), "n_extra": n_extra})

@@ -283,3 +283,36 @@ def test_evaluate_runs_on_the_shipped_model():
     # The same files through the embedder's onnxruntime-node loaders (node_modules is there after bootstrap).
     assert agree["mask_iou_node_torch"] > 0.99 and agree["node_logit_max_abs_diff"] < 1e-2, agree
     assert agree["node_emb_max_abs_diff"] < 1e-2, agree
+
+
+def test_fit_iou_head_learns_on_the_exported_path_and_changes_only_the_head(tmp_path):
+    """fit_iou_head.py on the shipped weights with a scrambled IoU head: the collected IoU tokens
+    and true IoUs let it learn a head that predicts the true IoU of held-out prompts far better
+    than the scrambled one, and nothing but the head changes (dtypes kept)."""
+    import fit_iou_head
+    shipped = torch.load(os.path.join(ASSETS, "model.pt"))
+    init = {k: v.clone() for k, v in shipped.items()}
+    gen = torch.Generator().manual_seed(3)
+    for k in init:
+        if k.startswith("mask_decoder.iou_prediction_head."):
+            init[k] = (torch.randn(init[k].shape, generator=gen) * 0.2).to(init[k].dtype)
+    init_path, out = str(tmp_path / "init.pt"), str(tmp_path / "fit")
+    torch.save(init, init_path)
+    data_path = str(tmp_path / "pairs.pt")
+    assert fit_iou_head.main(["--init", init_path, "--out", out, "--minutes", "0", "--max-scenes", "8", "--targets",
+                              "4", "--max-extra", "1", "--holdout", "4", "--epochs", "60", "--save-data", data_path]) == 0
+    log = json.load(open(os.path.join(out, "fit_log.json")))
+    epochs = [r for r in log["log"] if "heldout" in r]
+    # every first prompt, and its refined one when the scene drew a corrective click
+    assert log["scenes"] == 8 and 8 * 4 <= log["prompts"] <= 8 * 4 * 2, log["prompts"]
+    assert epochs[-1]["heldout"]["mse"] < 0.5 * epochs[0]["heldout"]["mse"], (epochs[0], epochs[-1])
+    after = torch.load(os.path.join(out, "model.pt"))
+    changed = {k for k in init if not torch.equal(init[k], after[k])}
+    assert changed and all(k.startswith("mask_decoder.iou_prediction_head.") for k in changed), sorted(changed)[:5]
+    assert all(after[k].dtype == init[k].dtype for k in init)
+    # The collected pairs replay: the fit alone on them gives the same head.
+    out2 = str(tmp_path / "fit2")
+    assert fit_iou_head.main(["--init", init_path, "--out", out2, "--data", data_path, "--holdout", "4",
+                              "--epochs", "60"]) == 0
+    again = torch.load(os.path.join(out2, "model.pt"))
+    assert all(torch.equal(after[k], again[k]) for k in after)
