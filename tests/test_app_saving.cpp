@@ -74,6 +74,14 @@ TEST_CASE("app saving: an edit writes its image's unit to the browser store and 
         CHECK(sync.number == 1);  // based on the server's version 1
         CHECK(sync.flags == 0);   // the server has it
         CHECK(t.app->save.server.saved_revision == t.app->doc.doc.revision());
+        // saveState() carries state()'s save fields, and not the annotation list
+        const json full = json::parse(annotator_state_json(*t.app));
+        const json light = json::parse(annotator_save_state_json(*t.app));
+        for (const char *k : {"revision", "restored", "autosave_count", "autosaved_revision", "autosave_bytes", "server"})
+            CHECK_MESSAGE(light[k] == full[k], k);
+        CHECK(!light.contains("timings"));
+        CHECK(light["save_ms"] == full["timings"]["save_ms"]);
+        CHECK(!light.contains("annotations"));
         // every /api call carried the token; the unit PUT the version it was edited from
         bool put_seen = false;
         for (const http_request &r : test::host_http_log()) {
@@ -94,7 +102,7 @@ TEST_CASE("app saving: an edit writes its image's unit to the browser store and 
 }
 
 TEST_CASE("app saving: what an edit writes does not grow with the dataset") {
-    size_t store_bytes[2], put_bytes[2];
+    size_t store_bytes[2], put_bytes[2], save_state_bytes[2];
     const int sizes[2] = {10, 300};
     for (int k = 0; k < 2; ++k) {
         CAPTURE(sizes[k]);
@@ -114,7 +122,9 @@ TEST_CASE("app saving: what an edit writes does not grow with the dataset") {
         CHECK(server.puts == puts + 1);
         store_bytes[k] = test::host_store_bytes_written() - stored;
         put_bytes[k] = server.put_bytes - put;
+        save_state_bytes[k] = annotator_save_state_json(*t.app).size();  // what a wait for "saved" polls
     }
+    CHECK(save_state_bytes[1] < save_state_bytes[0] + 16);
     CHECK(store_bytes[1] < store_bytes[0] * 11 / 10);
     CHECK(put_bytes[1] < put_bytes[0] * 11 / 10);
     CHECK(put_bytes[0] > 0);

@@ -76,7 +76,7 @@ export function markdown_table(r) {
     for (const [k, v] of Object.entries(r.ours_saves || {})) {
         const n = k.replace('images_', '');
         if (v.error) { L.push(`| edit -> saved, ${n} images | not measured: ${v.error} | |`); continue; }
-        L.push(`| edit -> saved p50 / p95, ${v.images} images x ${Math.round(v.annotations / Math.max(1, v.images))} annotations (ms) | ${fmt(v.ms_per_edit.p50)} / ${fmt(v.ms_per_edit.p95)}; bytes per edit: browser store ${v.store_bytes_per_edit}, server ${v.server_bytes_per_edit} (${v.server_mode} route) | independent of the dataset's size |`);
+        L.push(`| edit -> saved p50 / p95, ${v.images} images x ${Math.round(v.annotations / Math.max(1, v.images))} annotations (ms) | ${fmt(v.ms_per_edit.p50)} / ${fmt(v.ms_per_edit.p95)}${v.app_save_ms?.p50 != null ? ` (the app's own work ${fmt(v.app_save_ms.p50)})` : ''}; bytes per edit: browser store ${v.store_bytes_per_edit}, server ${v.server_bytes_per_edit} (${v.server_mode} route) | independent of the dataset's size |`);
     }
     const pre = r.ours_pre_annotation || {};
     if (pre.everything || pre.boxes) {

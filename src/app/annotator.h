@@ -93,6 +93,9 @@ struct frame_counters {
     double frame_ms_last = 0;  // the last frame's main-thread time
 };
 std::string annotator_state_json(const annotator &app, const frame_counters &f = {});
+// saveState(): only what a wait for "saved" polls (revision, autosave, server sync, save_ms),
+// whose cost does not grow with the dataset as state()'s annotation list does.
+std::string annotator_save_state_json(const annotator &app);
 
 // A file the user opened or dropped (`name` may carry its folder: "labels/cat.txt"); the
 // batch it came in ends with annotator_local_files_done (local_files.h says what a batch

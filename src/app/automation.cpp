@@ -178,6 +178,32 @@ int64_t annotator_accept_api(annotator &app, const std::string &text, std::strin
     return app.doc.selected_annotation;
 }
 
+namespace {
+
+json server_state_json(const server_sync_state &sv) {
+    json conflicts = json::array();
+    for (const server_conflict &c : sv.conflicts) conflicts.push_back({{"unit", c.unit}, {"version", c.version}});
+    return {{"dataset", sv.dataset}, {"mode", server_mode_name(sv.mode)}, {"version", sv.store_version},
+            {"saved_revision", sv.saved_revision}, {"saving", sv.saving},
+            {"conflict", sv.conflicts.empty() ? "" : sv.conflicts.front().message}, {"conflicts", conflicts},
+            {"dirty", sv.dirty.size() + (sv.whole_dirty ? 1 : 0)}, {"error", sv.error}, {"puts", sv.puts},
+            {"last_put_bytes", sv.last_put_bytes}, {"put_bytes", sv.put_bytes}};
+}
+
+}  // namespace
+
+std::string annotator_save_state_json(const annotator &app) {
+    json s;
+    s["revision"] = app.doc.doc.revision();
+    s["restored"] = app.save.restore_done;
+    s["autosave_count"] = app.save.write_count;
+    s["autosaved_revision"] = app.save.saved_revision;
+    s["autosave_bytes"] = {{"last", app.save.last_write_bytes}, {"total", app.save.write_bytes}};
+    s["server"] = server_state_json(app.save.server);
+    s["save_ms"] = app.timings.save_ms;
+    return s.dump();
+}
+
 std::string annotator_state_json(const annotator &app, const frame_counters &f) {
     const dataset_state &d = app.data;
     const prompt_state &p = app.prompt;
@@ -266,14 +292,7 @@ std::string annotator_state_json(const annotator &app, const frame_counters &f) 
     json ui = json::object();
     for (const auto &kv : app.ui.rects) ui[kv.first] = {kv.second[0], kv.second[1], kv.second[2], kv.second[3]};
     s["ui"] = ui;
-    const server_sync_state &sv = app.save.server;
-    json conflicts = json::array();
-    for (const server_conflict &c : sv.conflicts) conflicts.push_back({{"unit", c.unit}, {"version", c.version}});
-    s["server"] = {{"dataset", sv.dataset}, {"mode", server_mode_name(sv.mode)}, {"version", sv.store_version},
-                   {"saved_revision", sv.saved_revision}, {"saving", sv.saving},
-                   {"conflict", sv.conflicts.empty() ? "" : sv.conflicts.front().message}, {"conflicts", conflicts},
-                   {"dirty", sv.dirty.size() + (sv.whole_dirty ? 1 : 0)}, {"error", sv.error}, {"puts", sv.puts},
-                   {"last_put_bytes", sv.last_put_bytes}, {"put_bytes", sv.put_bytes}};
+    s["server"] = server_state_json(app.save.server);
     s["last_decode_ms"] = p.last_decode_ms;
     s["last_round_trip_ms"] = p.last_round_trip_ms;
     s["decode_count"] = p.decode_count;

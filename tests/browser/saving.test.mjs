@@ -83,6 +83,10 @@ test('per-image saves: an edit writes its image only; the browser store and a re
     page.on('request', (r) => { if (r.method() === 'PUT') puts.push({ url: r.url(), bytes: (r.postData() || '').length, auth: r.headers().authorization }); });
     await acceptAt(page, 200, 150, 'cup');
     s = await waitState(page, saved, { what: 'saved' });
+    // saveState(): the same save fields as state(), without the annotation list
+    const light = await page.evaluate(() => window.samAnnotator.saveState());
+    for (const k of ['revision', 'autosaved_revision', 'restored', 'server']) assert.deepEqual(light[k], s[k], k);
+    assert.ok(saved(light) && !('annotations' in light), JSON.stringify(light));
     const file = path.basename(manifest.images[0].file);
     const mine = puts.filter((p) => p.url.endsWith(`/images/${encodeURIComponent(file)}`));
     assert.ok(mine.length >= 1, JSON.stringify(puts));

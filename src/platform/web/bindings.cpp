@@ -28,6 +28,12 @@ EMSCRIPTEN_KEEPALIVE const char *sam_state_json() {
     return s.c_str();
 }
 
+EMSCRIPTEN_KEEPALIVE const char *sam_save_state_json() {
+    static std::string s;
+    s = sam::annotator_save_state_json(sam::annotator_instance());
+    return s.c_str();
+}
+
 EMSCRIPTEN_KEEPALIVE const char *sam_export_coco() {
     // What the download button gives by default: every image, polygons.
     static std::string s;
