@@ -144,8 +144,10 @@ def metrics(head, data: Dict[str, torch.Tensor], idx: torch.Tensor) -> Dict[str,
 
 
 def fit(head, data: Dict[str, torch.Tensor], holdout: int, epochs: int, lr: float, batch: int,
-        seed: int) -> Tuple[Dict, List[Dict]]:
-    """AdamW on the MSE; returns (the best state dict by held-out shown IoU, the log)."""
+        seed: int, rank_weight: float = 0.0, rank_temperature: float = 0.05) -> Tuple[Dict, List[Dict]]:
+    """AdamW on the MSE (+ rank_weight x the cross-entropy of a softmax over the 3 multimask
+    predictions / rank_temperature against the truly best one, on single-click rows); returns
+    (the best state dict by held-out shown IoU, the log)."""
     held = (data["scene"] % holdout) == 0
     tr_idx, ho_idx = torch.nonzero(~held)[:, 0], torch.nonzero(held)[:, 0]
     opt = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=0.01)
@@ -160,7 +162,11 @@ def fit(head, data: Dict[str, torch.Tensor], holdout: int, epochs: int, lr: floa
             grp["lr"] = g
         for s in range(0, len(order), batch):
             b = order[s:s + batch]
-            loss = F.mse_loss(head(x[b]), y[b])
+            pred = head(x[b])
+            loss = F.mse_loss(pred, y[b])
+            one = data["single"][b]
+            if rank_weight and bool(one.any()):
+                loss = loss + rank_weight * F.cross_entropy(pred[one][:, 1:] / rank_temperature, y[b][one][:, 1:].argmax(1))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -188,6 +194,10 @@ def main(argv=None) -> int:
     ap.add_argument("--data", metavar="PATH", help="fit on pairs collected before (--save-data) with these --init weights")
     ap.add_argument("--holdout", type=int, default=10, help="every N-th collected scene is held out")
     ap.add_argument("--epochs", type=int, default=200)
+    ap.add_argument("--rank-weight", type=float, default=0.0,
+                    help="> 0: add this x a cross-entropy that the highest prediction of the 3 multimask outputs "
+                         "be the truly best (single clicks)")
+    ap.add_argument("--rank-temperature", type=float, default=0.05)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--workers", type=int, default=1, help="processes collecting prompts (one thread each)")
@@ -217,7 +227,8 @@ def main(argv=None) -> int:
         return 1
     head = sam.mask_decoder.iou_prediction_head
     with torch.enable_grad():
-        best, log = fit(head, data, args.holdout, args.epochs, args.lr, args.batch, args.seed)
+        best, log = fit(head, data, args.holdout, args.epochs, args.lr, args.batch, args.seed, args.rank_weight,
+                        args.rank_temperature)
     head.load_state_dict(best)
     first, last = log[0]["heldout"], next(r for r in reversed(log) if "heldout" in r and r["epoch"] ==
                                           log[-1]["best_epoch"])["heldout"]

@@ -20,33 +20,19 @@
 #include "core/npy.h"
 #include "core/sam2_decoder.h"
 #include "core/thread_pool.h"
+#include "tools/decoder_cases.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<uint8_t> read_bytes(const std::string &path) {
-    std::ifstream f(path, std::ios::binary);
-    return std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
-
-sam::status read_npy(const std::string &path, sam::npy_array &out) {
-    std::vector<uint8_t> bytes = read_bytes(path);
-    if (bytes.empty()) return sam::status::failure(path + ": cannot read");
-    return sam::npy_parse(bytes.data(), bytes.size(), path, out);
-}
+using sam_tools::read_bytes;
+using sam_tools::write_npy;
 
 sam::status read_feature(const std::string &path, const std::vector<int64_t> &shape, std::vector<float> &out) {
     std::vector<uint8_t> bytes = read_bytes(path);
     if (bytes.empty()) return sam::status::failure(path + ": cannot read");
     return sam::feature_from_npy(bytes.data(), bytes.size(), path, shape, out);
-}
-
-sam::status write_npy(const std::string &path, const std::vector<int64_t> &shape, const float *v) {
-    std::vector<uint8_t> bytes = sam::npy_serialize(sam::npy_from_f32(shape, v));
-    std::ofstream f(path, std::ios::binary);
-    f.write((const char *)bytes.data(), (std::streamsize)bytes.size());
-    return f ? sam::status::success() : sam::status::failure(path + ": cannot write");
 }
 
 int usage() {
@@ -94,14 +80,7 @@ int main(int argc, char **argv) {
     }
     fs::create_directories(out);
 
-    std::vector<std::string> names;
-    const std::string suffix = ".point_labels.npy";
-    for (const auto &e : fs::directory_iterator(cases)) {
-        const std::string f = e.path().filename().string();
-        if (f.size() > suffix.size() && f.compare(f.size() - suffix.size(), suffix.size(), suffix) == 0)
-            names.push_back(f.substr(0, f.size() - suffix.size()));
-    }
-    std::sort(names.begin(), names.end());
+    const std::vector<std::string> names = sam_tools::list_cases(cases);
     if (names.empty()) {
         std::fprintf(stderr, "%s: no <case>.point_labels.npy files\n", cases.c_str());
         return 1;
@@ -109,25 +88,11 @@ int main(int argc, char **argv) {
     const int k = dec.num_outputs();
     int failed = 0;
     for (const std::string &name : names) {
-        const std::string base = cases + "/" + name + ".";
         auto run = [&]() -> sam::status {
-            sam::npy_array coords, labels, mask, has_mask;
-            if (sam::status s = read_npy(base + "point_coords.npy", coords); !s) return s;
-            if (sam::status s = read_npy(base + "point_labels.npy", labels); !s) return s;
-            std::vector<float> pc = coords.to_f32(), pl = labels.to_f32(), m;
-            if (pc.size() != 2 * pl.size())
-                return sam::status::failure(name + ": point_coords has " + std::to_string(pc.size()) +
-                                            " values for " + std::to_string(pl.size()) + " labels");
-            if (fs::exists(base + "mask_input.npy") && fs::exists(base + "has_mask_input.npy")) {
-                if (sam::status s = read_npy(base + "has_mask_input.npy", has_mask); !s) return s;
-                if (has_mask.count() == 1 && has_mask.get_f64(0) != 0) {
-                    if (sam::status s = read_npy(base + "mask_input.npy", mask); !s) return s;
-                    m = mask.to_f32();
-                    if (m.size() != dec.mask_count())
-                        return sam::status::failure(name + ": mask_input has " + std::to_string(m.size()) + " values");
-                }
-            }
-            sam::sam_prompt p{pc.data(), pl.data(), (int)pl.size(), m.empty() ? nullptr : m.data()};
+            sam_tools::decoder_case dc;
+            if (sam::status s = sam_tools::read_case(cases, name, dec.mask_count(), dc); !s) return s;
+            sam::sam_prompt p{dc.coords.data(), dc.labels.data(), (int)dc.labels.size(),
+                              dc.mask_input.empty() ? nullptr : dc.mask_input.data()};
             std::vector<float> iou(k), masks((size_t)k * dec.mask_count());
             if (sam::status s = dec.predict(p, iou.data(), masks.data()); !s) return s;
             if (sam::status s = write_npy(out + "/" + name + ".iou_predictions.npy", {1, k}, iou.data()); !s) return s;

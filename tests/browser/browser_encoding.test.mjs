@@ -21,6 +21,7 @@ const repo = path.resolve(import.meta.dirname, '..', '..');
 const SITE = path.join(repo, 'build/wasm/site');
 const MODEL = path.join(repo, 'assets/model');
 const SAMPLES = path.join(repo, 'assets/samples');
+const MODEL_ID = JSON.parse(fs.readFileSync(path.join(MODEL, 'model.json'), 'utf8')).id;
 let tmp, ref, refManifest, bundle, noemb, browser;
 
 function embed(images, out) {
@@ -28,7 +29,7 @@ function embed(images, out) {
   for (const f of images) fs.copyFileSync(f, path.join(src, path.basename(f)));
   try {
     execFileSync('scripts/embed', ['--encoder', path.join(MODEL, 'encoder.onnx'), '--decoder', path.join(MODEL, 'decoder.onnx'),
-      '--images', src, '--out', out, '--threads', '1', '--model-id', 'sam-light-synth-v3'], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
+      '--images', src, '--out', out, '--threads', '1', '--model-id', MODEL_ID], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (e) {
     assert.match(String(e.stderr), /broken\.jpg/, 'only the broken image may fail');
   }
@@ -63,7 +64,7 @@ before(async () => {
     return { id: i + 1, file: `images/${n}`, width: s.width, height: s.height };
   });
   fs.writeFileSync(path.join(noemb, 'manifest.json'), JSON.stringify({ version: 1,
-    model: { id: 'sam-light-synth-v3', decoder: 'decoder.onnx', encoder: 'encoder.onnx', browser_encoder: true }, images }));
+    model: { id: MODEL_ID, decoder: 'decoder.onnx', encoder: 'encoder.onnx', browser_encoder: true }, images }));
   browser = await launchBrowser({ width: 1280, height: 800 });
 });
 
