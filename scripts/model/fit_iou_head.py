@@ -204,6 +204,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="PyTorch threads of the fit")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)
+    if not args.data and args.minutes <= 0 and args.max_scenes <= 0:
+        ap.error("give --minutes or --max-scenes (a collection needs an end), or --data")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     os.makedirs(args.out, exist_ok=True)

@@ -297,6 +297,8 @@ def test_fit_iou_head_learns_on_the_exported_path_and_changes_only_the_head(tmp_
     init_path, out = str(tmp_path / "init.pt"), str(tmp_path / "fit")
     torch.save(init, init_path)
     data_path = str(tmp_path / "pairs.pt")
+    with pytest.raises(SystemExit):  # a collection with no end is refused, not run forever
+        fit_iou_head.main(["--init", init_path, "--out", out, "--minutes", "0"])
     assert fit_iou_head.main(["--init", init_path, "--out", out, "--minutes", "0", "--max-scenes", "8", "--targets",
                               "4", "--max-extra", "1", "--holdout", "4", "--epochs", "60", "--save-data", data_path]) == 0
     log = json.load(open(os.path.join(out, "fit_log.json")))
