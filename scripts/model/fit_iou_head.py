@@ -24,8 +24,8 @@ gradient steps), this script
    evaluate.py's "1 click" figure and the app's candidate choice depend on);
 3. writes --out/model.pt (the input weights with the new head) and --out/fit_log.json.
 
-Runs on the CPU of this machine or a CUDA GPU (--device). The true IoU is measured on the
-256 x 256 low-res grid of the 1024-space, as train.py measures it.
+Runs on the CPU (--workers collecting processes, one thread each). The true IoU is measured
+on the 256 x 256 low-res grid of the 1024-space, as train.py measures it.
 """
 import argparse
 import json

@@ -190,16 +190,21 @@ json server_state_json(const server_sync_state &sv) {
             {"last_put_bytes", sv.last_put_bytes}, {"put_bytes", sv.put_bytes}};
 }
 
-}  // namespace
-
-std::string annotator_save_state_json(const annotator &app) {
-    json s;
+// The save fields state() and saveState() share.
+void add_save_fields(json &s, const annotator &app) {
     s["revision"] = app.doc.doc.revision();
     s["restored"] = app.save.restore_done;
     s["autosave_count"] = app.save.write_count;
     s["autosaved_revision"] = app.save.saved_revision;
     s["autosave_bytes"] = {{"last", app.save.last_write_bytes}, {"total", app.save.write_bytes}};
     s["server"] = server_state_json(app.save.server);
+}
+
+}  // namespace
+
+std::string annotator_save_state_json(const annotator &app) {
+    json s;
+    add_save_fields(s, app);
     s["save_ms"] = app.timings.save_ms;
     return s.dump();
 }
@@ -275,13 +280,9 @@ std::string annotator_state_json(const annotator &app, const frame_counters &f) 
                      {"classes", dt.yolo_classes}};
     s["current_category"] = app.doc.current_category;
     s["selected_annotation"] = app.doc.selected_annotation;
-    s["revision"] = app.doc.doc.revision();
     s["redo_depth"] = app.doc.doc.redo_depth();
     s["undo_depth"] = app.doc.doc.undo_depth();
-    s["restored"] = app.save.restore_done;
-    s["autosave_count"] = app.save.write_count;
-    s["autosaved_revision"] = app.save.saved_revision;
-    s["autosave_bytes"] = {{"last", app.save.last_write_bytes}, {"total", app.save.write_bytes}};
+    add_save_fields(s, app);
     s["notices"] = app.messages.notices;
     s["help_visible"] = app.ui.show_help;
     s["text_input_active"] = app.ui.text_input_active;
@@ -292,7 +293,6 @@ std::string annotator_state_json(const annotator &app, const frame_counters &f) 
     json ui = json::object();
     for (const auto &kv : app.ui.rects) ui[kv.first] = {kv.second[0], kv.second[1], kv.second[2], kv.second[3]};
     s["ui"] = ui;
-    s["server"] = server_state_json(app.save.server);
     s["last_decode_ms"] = p.last_decode_ms;
     s["last_round_trip_ms"] = p.last_round_trip_ms;
     s["decode_count"] = p.decode_count;
